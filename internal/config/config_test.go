@@ -30,7 +30,7 @@ func TestDefaults(t *testing.T) {
 	if err := d.Validate(); err != nil {
 		t.Errorf("Defaults() does not validate: %v", err)
 	}
-	for _, data := range []string{"", "# only a comment\n", "---\n", "~\n", "---\n...\n"} {
+	for _, data := range []string{"", "# only a comment\n", "---\n", "~\n", "---\n...\n", "\ufeff# a UTF-8 byte order mark\nnetworks: []\n"} {
 		c, warns, err := Parse([]byte(data), "host.conf")
 		if err != nil || len(warns) > 0 {
 			t.Fatalf("Parse(%q) = %v, %v", data, warns, err)
@@ -304,6 +304,10 @@ var invalidConfigTests = []struct {
 	{"rundir control char", "ovs_rundir: \"/run/a\\tb\"\n", []string{"contains a control character"}},
 	{"duplicate key", "bridge_driver: openvswitch\nbridge_driver: linux_bridge\n",
 		[]string{"bridge_driver: is set twice (lines 1 and 2); keep one of them"}},
+	{"duplicate unknown key", "\"a b\": 1\n\"a b\": 2\n", []string{`"a b": is set twice (lines 1 and 2)`}},
+	{"host_vlans list key", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {[br0]: 1}\n", []string{"host_vlans: has a key that is not a bridge name (line 2)"}},
+	{"host_vlans list value", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: [1]}\n", []string{`host_vlans "br0": VLAN is not a number`}},
+	{"host_vlans huge", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 99999999999999999999999}\n", []string{`VLAN "99999999999999999999999" is not a number`}},
 	{"merge key", "base: &b {bridge_driver: openvswitch}\n<<: *b\n", []string{"<<: YAML merge keys are not supported at the top level"}},
 	{"non-scalar key", "[a, b]: 1\n", []string{"line 1: a key that is not a plain name"}},
 	{"every problem reported", `

@@ -60,11 +60,11 @@
 //	bridge_driver "ovs": is not a known bridge driver; use one of: openvswitch, linux_bridge
 //
 // Field errors do not repeat the file name: callers say which file they
-// loaded. YAML that does not parse gives an error wrapping ErrSyntax that
-// names the file and, when the parser knows it, the line. A missing file
-// gives an error that matches fs.ErrNotExist and says how to point hostnet
-// at another file.
+// loaded. A file that is not UTF-8 YAML gives an error wrapping ErrSyntax
+// that names the file and the line. A missing file gives an error that
+// matches fs.ErrNotExist and says how to point hostnet at another file.
 //
 // Warnings (unknown keys; only one of ovn_encap_ip and ovn_south_database
-// set, which leaves OVN unconfigured) never stop hostnet.
+// set, which leaves OVN unconfigured) never stop hostnet. Parse returns
+// them with its error too, since a misspelt key often explains one.
 package config
