@@ -173,3 +173,30 @@ func prefixEach(prefix string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
 }
+
+// Instance is a domain's identity and the taps of its ethernet interfaces,
+// read without judging its hostnet metadata: what an unplug needs, which
+// must work even for a domain whose metadata has become invalid.
+type Instance struct {
+	Name string
+	UUID string
+	Taps []string
+}
+
+// ParseInstance reads the identity and ethernet taps of a domain XML.
+func ParseInstance(domainXML []byte) (*Instance, error) {
+	var dx libvirtxml.Domain
+	if err := dx.Unmarshal(string(domainXML)); err != nil {
+		return nil, fmt.Errorf("domain XML is not valid: %w", err)
+	}
+	in := &Instance{Name: dx.Name, UUID: dx.UUID}
+	if dx.Devices == nil {
+		return in, nil
+	}
+	for _, iface := range dx.Devices.Interfaces {
+		if interfaceType(iface) == "ethernet" && iface.Target != nil && iface.Target.Dev != "" {
+			in.Taps = append(in.Taps, iface.Target.Dev)
+		}
+	}
+	return in, nil
+}

@@ -156,3 +156,13 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseInstanceIgnoresMetadataErrors(t *testing.T) {
+	in, err := ParseInstance(withMetadata(`<hostnet:interface mac="52:54:00:00:00:01" bridge="br0" vlan="0"/>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.UUID != "11111111-2222-3333-4444-555555555555" || !reflect.DeepEqual(in.Taps, []string{"vnet0", "vnet0"}) {
+		t.Errorf("instance = %+v", in)
+	}
+}

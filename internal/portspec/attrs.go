@@ -67,8 +67,8 @@ func FromAttrs(a Attrs) (PortSpec, error) {
 		}
 	}
 	if s.Wire != "" {
-		if err := ValidateWire(s.Wire); err != nil {
-			fail(err)
+		if err := config.ValidateWireName(s.Wire); err != nil {
+			fail(fmt.Errorf("wire: %w", err))
 		}
 	}
 	if s.VPCPort != "" {

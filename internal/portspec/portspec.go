@@ -158,18 +158,6 @@ func ValidateVPCPort(name string) error {
 	return nil
 }
 
-// wireName matches what host.conf accepts as a wire name.
-var wireName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$`)
-
-// ValidateWire checks the syntax of a wire name (its existence is checked
-// against the host config).
-func ValidateWire(name string) error {
-	if !wireName.MatchString(name) {
-		return fmt.Errorf("wire %q is not a valid wire name; use 1-31 letters, digits, '_', '.' or '-'", name)
-	}
-	return nil
-}
-
 // trimAll trims the spaces around each element of a comma list.
 func trimAll(parts []string) []string {
 	for i := range parts {

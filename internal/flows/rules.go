@@ -1,0 +1,119 @@
+// Package flows turns a NIC's source-check mode into OpenFlow flows on its
+// bridge (DESIGN.md sections 3 and 4) and installs them atomically.
+//
+// The flows sit in table 0 above the bridge's own NORMAL flow (priority 0,
+// never touched): frames from the NIC's OpenFlow port that pass the checks
+// go to NORMAL, so VLAN tags and MAC learning still apply; everything else
+// from that port is dropped. Every flow of a NIC carries the NIC's cookie,
+// derived from its MAC, so one NIC's flows are replaced or removed alone.
+package flows
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/digitalocean/go-openvswitch/ovs"
+
+	"github.com/hostnet/hostnet/internal/portspec"
+)
+
+// Table is the OpenFlow table the flows live in.
+const Table = 0
+
+// Priorities, all above the bridge's NORMAL flow at 0.
+const (
+	PriorityDrop      = 30000 // everything else from the port
+	PriorityAllow     = 30100 // frames that pass
+	PriorityNDDrop    = 30150 // neighbour advertisements for others' addresses
+	PriorityNDAllowed = 30200 // neighbour advertisements for the NIC's addresses
+)
+
+// cookieTag marks hostnet's flows in the top 16 bits ("HN"); the low 48
+// bits are the MAC.
+const cookieTag = uint64(0x484e) << 48
+
+// Cookie returns the cookie of a NIC's flows.
+func Cookie(mac string) (uint64, error) {
+	hw, err := net.ParseMAC(mac)
+	if err != nil || len(hw) != 6 {
+		return 0, fmt.Errorf("cookie for MAC %q: not an Ethernet MAC", mac)
+	}
+	var v uint64
+	for _, b := range hw {
+		v = v<<8 | uint64(b)
+	}
+	return cookieTag | v, nil
+}
+
+// Well-known values the checks let through.
+var (
+	linkLocalV6 = netip.MustParsePrefix("fe80::/10")
+)
+
+const (
+	icmp6NeighborSolicitation  = 135
+	icmp6NeighborAdvertisement = 136
+	icmp6MLDv2Report           = 143
+	dhcpClientPort             = 68
+	dhcpServerPort             = 67
+)
+
+// Rules returns the flows of one NIC plugged as OpenFlow port ofport: none
+// for src-check off; MAC only for mac; MAC and its IPs for on, plus DHCP
+// discovery, ARP probes, IPv6 link-local traffic and duplicate address
+// detection, which a VM needs before or besides its own addresses.
+func Rules(s portspec.PortSpec, ofport int) ([]*ovs.Flow, error) {
+	if s.SrcCheck == portspec.SrcCheckOff {
+		return nil, nil
+	}
+	cookie, err := Cookie(s.MAC)
+	if err != nil {
+		return nil, err
+	}
+	hw, _ := net.ParseMAC(s.MAC)
+	flow := func(prio int, proto ovs.Protocol, matches []ovs.Match, actions ...ovs.Action) *ovs.Flow {
+		return &ovs.Flow{Priority: prio, Protocol: proto, InPort: ofport, Matches: matches, Table: Table, Cookie: cookie, Actions: actions}
+	}
+	fromMAC := func(more ...ovs.Match) []ovs.Match {
+		return append([]ovs.Match{ovs.DataLinkSource(s.MAC)}, more...)
+	}
+	normal, drop := ovs.Normal(), ovs.Drop()
+
+	if s.SrcCheck == portspec.SrcCheckMAC {
+		return []*ovs.Flow{
+			flow(PriorityAllow, "", fromMAC(), normal),
+			flow(PriorityDrop, "", nil, drop),
+		}, nil
+	}
+
+	out := []*ovs.Flow{
+		// DHCP discovery and requests are sent before the VM has its address.
+		flow(PriorityAllow, ovs.ProtocolUDPv4, fromMAC(ovs.NetworkSource("0.0.0.0"),
+			ovs.TransportSourcePort(dhcpClientPort), ovs.TransportDestinationPort(dhcpServerPort)), normal),
+		// ARP probes (RFC 5227) carry sender address 0.0.0.0.
+		flow(PriorityAllow, ovs.ProtocolARP, fromMAC(ovs.ARPSourceProtocolAddress("0.0.0.0"), ovs.ARPSourceHardwareAddress(hw)), normal),
+		// IPv6 link-local traffic, neighbour and router discovery from it.
+		flow(PriorityAllow, ovs.ProtocolIPv6, fromMAC(ovs.IPv6Source(linkLocalV6.String())), normal),
+		// Duplicate address detection is sent from the unspecified address.
+		flow(PriorityAllow, ovs.ProtocolICMPv6, fromMAC(ovs.IPv6Source("::"), ovs.ICMP6Type(icmp6NeighborSolicitation)), normal),
+		flow(PriorityAllow, ovs.ProtocolICMPv6, fromMAC(ovs.IPv6Source("::"), ovs.ICMP6Type(icmp6MLDv2Report)), normal),
+		// A neighbour advertisement may only announce the NIC's addresses.
+		flow(PriorityNDAllowed, ovs.ProtocolICMPv6, fromMAC(ovs.ICMP6Type(icmp6NeighborAdvertisement),
+			ovs.NeighborDiscoveryTarget(linkLocalV6.String())), normal),
+		flow(PriorityNDDrop, ovs.ProtocolICMPv6, []ovs.Match{ovs.ICMP6Type(icmp6NeighborAdvertisement)}, drop),
+	}
+	for _, ip := range s.IPs {
+		a := ip.String()
+		if ip.Is4() {
+			out = append(out,
+				flow(PriorityAllow, ovs.ProtocolIPv4, fromMAC(ovs.NetworkSource(a)), normal),
+				flow(PriorityAllow, ovs.ProtocolARP, fromMAC(ovs.ARPSourceProtocolAddress(a), ovs.ARPSourceHardwareAddress(hw)), normal))
+			continue
+		}
+		out = append(out,
+			flow(PriorityAllow, ovs.ProtocolIPv6, fromMAC(ovs.IPv6Source(a)), normal),
+			flow(PriorityNDAllowed, ovs.ProtocolICMPv6, fromMAC(ovs.ICMP6Type(icmp6NeighborAdvertisement), ovs.NeighborDiscoveryTarget(a)), normal))
+	}
+	return append(out, flow(PriorityDrop, "", nil, drop)), nil
+}

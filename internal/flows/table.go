@@ -1,0 +1,104 @@
+package flows
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/digitalocean/go-openvswitch/ovs"
+
+	"github.com/hostnet/hostnet/internal/config"
+	"github.com/hostnet/hostnet/internal/plug"
+)
+
+// OFTable installs flows with one `ovs-ofctl --bundle` per bridge: every
+// NIC's old flows are deleted by cookie and its new ones added in one
+// OpenFlow bundle, which the switch applies atomically or not at all.
+type OFTable struct {
+	// Rundir holds the bridges' management sockets (BRIDGE.mgmt).
+	Rundir string
+	// Timeout bounds each ovs-ofctl run.
+	Timeout time.Duration
+}
+
+// ForConfig returns the flow table of a host.
+func ForConfig(cfg *config.Config) plug.FlowTable {
+	return &OFTable{Rundir: cfg.OVSRundir, Timeout: cfg.OVSTimeout}
+}
+
+var _ plug.FlowTable = (*OFTable)(nil)
+
+// Replace makes the flows of each NIC exactly what its spec asks for.
+func (t *OFTable) Replace(ctx context.Context, bridge string, nics []plug.FlowNIC) error {
+	return t.bundle(ctx, bridge, func(tx *ovs.FlowTransaction) error {
+		for _, n := range nics {
+			cookie, err := Cookie(n.Spec.MAC)
+			if err != nil {
+				return err
+			}
+			rules, err := Rules(n.Spec, int(n.OFPort))
+			if err != nil {
+				return err
+			}
+			tx.Delete(byCookie(cookie))
+			tx.Add(rules...)
+		}
+		return tx.Commit()
+	})
+}
+
+// Remove deletes the flows of the NICs with these MACs.
+func (t *OFTable) Remove(ctx context.Context, bridge string, macs []string) error {
+	return t.bundle(ctx, bridge, func(tx *ovs.FlowTransaction) error {
+		for _, mac := range macs {
+			cookie, err := Cookie(mac)
+			if err != nil {
+				return err
+			}
+			tx.Delete(byCookie(cookie))
+		}
+		return tx.Commit()
+	})
+}
+
+// byCookie matches every flow with exactly this cookie, in any table.
+func byCookie(cookie uint64) *ovs.MatchFlow {
+	return &ovs.MatchFlow{Cookie: cookie, CookieMask: ^uint64(0), Table: ovs.AnyTable}
+}
+
+func (t *OFTable) bundle(ctx context.Context, bridge string, fn func(*ovs.FlowTransaction) error) error {
+	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
+	defer cancel()
+	client := ovs.New(
+		ovs.Protocols([]string{ovs.ProtocolOpenFlow14}),
+		ovs.Pipe(func(stdin io.Reader, cmd string, args ...string) ([]byte, error) {
+			return run(ctx, stdin, cmd, args...)
+		}),
+	)
+	// Address the bridge by its management socket, so ovs-ofctl needs no
+	// OVS_RUNDIR (libvirtd runs the hook with a minimal environment).
+	target := "unix:" + filepath.Join(t.Rundir, bridge+".mgmt")
+	if err := client.OpenFlow.AddFlowBundle(target, fn); err != nil {
+		return fmt.Errorf("flow bundle on bridge %s: %w", bridge, err)
+	}
+	return nil
+}
+
+// run runs an OVS tool with stdin, bounded by ctx; its output is captured,
+// never inherited, so no child keeps the hook's stdout or stderr open.
+func run(ctx context.Context, stdin io.Reader, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = stdin
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = time.Second
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return out.Bytes(), nil
+}

@@ -1,0 +1,348 @@
+// Package plug is hostnet's plug engine: it puts VM NICs (taps) on their
+// bridge with their VLAN settings, source-check flows and OVN binding, and
+// takes them off again. The hook, `hostnet-plug` and the reconcile unit all
+// drive it.
+//
+// Conventions (DESIGN.md section 4): one transaction per call plugs every
+// NIC it is given and waits until ovs-vswitchd has applied it; rows hostnet
+// creates carry external_ids:hostnet-owner=hostnet-vm, and rows without it
+// are never changed or deleted.
+package plug
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hostnet/hostnet/internal/config"
+	"github.com/hostnet/hostnet/internal/ovsdb"
+	"github.com/hostnet/hostnet/internal/portspec"
+	"github.com/hostnet/hostnet/internal/vswitch"
+)
+
+var (
+	// ErrNotOwned means a row under the NIC's tap name is not hostnet's (the
+	// host's uplink, a bridge's own port, another tool's port).
+	ErrNotOwned = errors.New("not a hostnet VM port")
+	// ErrUnknownTarget means the NIC names a bridge, wire or VPC bridge this
+	// host does not have.
+	ErrUnknownTarget = errors.New("not on this host")
+	// ErrDevice means ovs-vswitchd could not open the tap.
+	ErrDevice = errors.New("ovs-vswitchd could not open the device")
+)
+
+// Mode says what an existing row under a tap's name means.
+type Mode int
+
+const (
+	// Fresh is for a tap that was just created (VM start, NIC hot-plug):
+	// a row already under its name is stale, left by a VM that is gone, and
+	// is replaced.
+	Fresh Mode = iota
+	// Repair is for a tap that has been running (reconnect, sync): its rows
+	// are fixed in place, so a working port is never removed.
+	Repair
+)
+
+// Action is what a plug did to one NIC.
+type Action string
+
+// Actions reported in Outcome.
+const (
+	Created  Action = "created"
+	Replaced Action = "replaced" // stale rows removed, new ones created
+	Updated  Action = "updated"  // rows fixed in place
+	Moved    Action = "moved"    // rows moved to the right bridge
+)
+
+// Outcome is the result of plugging one NIC.
+type Outcome struct {
+	Spec   portspec.PortSpec
+	Bridge string
+	Action Action
+	OFPort int64
+}
+
+// Engine plugs and unplugs NICs on one host.
+type Engine struct {
+	DB     *vswitch.DB
+	Config *config.Config
+	// Flows installs and removes source-check flows; nil installs none.
+	Flows FlowTable
+}
+
+// FlowTable is where source-check flows go (package flows implements it
+// with OpenFlow bundles).
+type FlowTable interface {
+	// Replace makes the flows of each NIC on bridge exactly what its spec
+	// asks for, atomically per bridge.
+	Replace(ctx context.Context, bridge string, nics []FlowNIC) error
+	// Remove deletes the flows of the NICs with these MACs from bridge.
+	Remove(ctx context.Context, bridge string, macs []string) error
+}
+
+// FlowNIC is a plugged NIC as the flow table needs it.
+type FlowNIC struct {
+	Spec   portspec.PortSpec
+	OFPort int64
+}
+
+// BridgeFor resolves where a NIC plugs on this host.
+func (e *Engine) BridgeFor(s portspec.PortSpec) (string, error) {
+	switch {
+	case s.Wire != "":
+		br, ok := e.Config.BridgeForWire(s.Wire)
+		if !ok {
+			return "", fmt.Errorf("%s: wire %s is %w (host.conf wires: %s); use a wire this host has", s.Label(), s.Wire, ErrUnknownTarget, e.wireList())
+		}
+		return br, nil
+	case s.VPCPort != "":
+		return e.Config.OVNIntegrationBridge, nil
+	default:
+		return s.Bridge, nil
+	}
+}
+
+func (e *Engine) wireList() string {
+	var wires []string
+	for _, w := range e.Config.Wires() {
+		wires = append(wires, w.Wire)
+	}
+	if len(wires) == 0 {
+		return "none"
+	}
+	return strings.Join(wires, ", ")
+}
+
+// Validate checks specs against this host without changing anything: every
+// wire and bridge exists, and no tap name that is already known belongs to
+// someone else. It is what `prepare` and an incoming migration run.
+func (e *Engine) Validate(ctx context.Context, specs []portspec.PortSpec) error {
+	targets, err := e.resolve(specs)
+	if err != nil {
+		return err
+	}
+	var taps []string
+	for _, t := range targets {
+		if t.spec.Tap != "" {
+			taps = append(taps, t.spec.Tap)
+		}
+	}
+	st, err := observe(ctx, e.DB, taps, bridgesOf(targets))
+	if err != nil {
+		return err
+	}
+	return checkTargets(targets, st)
+}
+
+// Plug puts every NIC of specs on its bridge in one transaction and waits
+// until ovs-vswitchd has applied it, then installs their flows. All specs
+// need their tap. If a Fresh plug fails after its commit, the ports it
+// created are removed again.
+func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode) ([]Outcome, error) {
+	targets, err := e.resolve(specs)
+	if err != nil {
+		return nil, err
+	}
+	taps := make([]string, len(targets))
+	for i, t := range targets {
+		if t.spec.Tap == "" {
+			return nil, fmt.Errorf("%s: has no tap (<target dev>) to plug", t.spec.Label())
+		}
+		taps[i] = t.spec.Tap
+	}
+	st, err := observe(ctx, e.DB, taps, bridgesOf(targets))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTargets(targets, st); err != nil {
+		return nil, err
+	}
+
+	outcomes := make([]Outcome, len(targets))
+	if mode == Fresh {
+		if err := e.removeStale(ctx, targets, st, outcomes); err != nil {
+			return nil, err
+		}
+	}
+
+	var ops []ovsdb.Operation
+	for i, t := range targets {
+		obs := st.taps[t.spec.Tap]
+		brUUID := st.bridges[t.bridge]
+		outcomes[i].Spec, outcomes[i].Bridge = t.spec, t.bridge
+		switch {
+		case !obs.exists():
+			ops = append(ops, insertOps(t, brUUID, i)...)
+			if outcomes[i].Action == "" {
+				outcomes[i].Action = Created
+			}
+		case obs.bridge == t.bridge:
+			ops = append(ops, updateOps(t, obs)...)
+			outcomes[i].Action = Updated
+		default:
+			ops = append(ops, moveOps(obs.port, brUUID)...)
+			ops = append(ops, updateOps(t, obs)...)
+			outcomes[i].Action = Moved
+		}
+	}
+	if _, err := e.DB.TransactApplied(ctx, ops...); err != nil {
+		return nil, fmt.Errorf("plug %s: %w", strings.Join(taps, ", "), err)
+	}
+
+	if err := e.finish(ctx, targets, outcomes); err != nil {
+		if mode == Fresh {
+			e.undo(targets)
+		}
+		return nil, err
+	}
+	return outcomes, nil
+}
+
+// removeStale detaches rows left under the taps' names and waits until
+// ovs-vswitchd has dropped them: it keeps a port's old device open for as
+// long as a port of that name stays configured, even across a transaction
+// that deletes and re-creates the rows.
+func (e *Engine) removeStale(ctx context.Context, targets []target, st state, outcomes []Outcome) error {
+	var ops []ovsdb.Operation
+	var stale []string
+	for i, t := range targets {
+		obs := st.taps[t.spec.Tap]
+		if !obs.exists() {
+			continue
+		}
+		ops = append(ops, detachOps(obs.port)...)
+		stale = append(stale, t.spec.Tap)
+		outcomes[i].Action = Replaced
+		st.taps[t.spec.Tap] = observed{}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	if _, err := e.DB.TransactApplied(ctx, ops...); err != nil {
+		return fmt.Errorf("remove stale ports %s: %w", strings.Join(stale, ", "), err)
+	}
+	return nil
+}
+
+// finish reads the OpenFlow port numbers ovs-vswitchd gave the taps, fails
+// for a tap it could not open, and installs the flows.
+func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcome) error {
+	ops := make([]ovsdb.Operation, len(targets))
+	for i, t := range targets {
+		ops[i] = ovsdb.Select("Interface", []ovsdb.Condition{ovsdb.Equal("name", t.spec.Tap)}, "ofport", "error")
+	}
+	res, err := e.DB.Transact(ctx, ops...)
+	if err != nil {
+		return fmt.Errorf("read OpenFlow ports: %w", err)
+	}
+	byBridge := map[string][]FlowNIC{}
+	for i, t := range targets {
+		if len(res[i].Rows) != 1 {
+			return fmt.Errorf("%s: its interface disappeared right after the plug (removed by someone else?)", t.spec.Label())
+		}
+		row := res[i].Rows[0]
+		ofport, _, err := row.Int("ofport")
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.spec.Label(), err)
+		}
+		ifaceErr, err := row.String("error")
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.spec.Label(), err)
+		}
+		if ifaceErr != "" || ofport <= 0 {
+			return fmt.Errorf("%s on %s: %w: %s", t.spec.Label(), t.bridge, ErrDevice, orUnknown(ifaceErr))
+		}
+		outcomes[i].OFPort = ofport
+		byBridge[t.bridge] = append(byBridge[t.bridge], FlowNIC{Spec: t.spec, OFPort: ofport})
+	}
+	if e.Flows == nil {
+		return nil
+	}
+	for _, br := range sortedKeys(byBridge) {
+		if err := e.Flows.Replace(ctx, br, byBridge[br]); err != nil {
+			return fmt.Errorf("install source-check flows on %s: %w", br, err)
+		}
+	}
+	return nil
+}
+
+// undo removes the ports a failed Fresh plug created. It runs on its own
+// deadline: the caller's may be what ran out.
+func (e *Engine) undo(targets []target) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.Config.OVSTimeout)
+	defer cancel()
+	var specs []portspec.PortSpec
+	for _, t := range targets {
+		specs = append(specs, t.spec)
+	}
+	_, _ = e.unplug(ctx, specs, "")
+}
+
+func (e *Engine) resolve(specs []portspec.PortSpec) ([]target, error) {
+	var errs []error
+	targets := make([]target, 0, len(specs))
+	for _, s := range specs {
+		br, err := e.BridgeFor(s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		targets = append(targets, target{spec: s, bridge: br})
+	}
+	return targets, errors.Join(errs...)
+}
+
+// checkTargets refuses bridges that do not exist and tap names whose rows
+// are not hostnet's.
+func checkTargets(targets []target, st state) error {
+	var errs []error
+	for _, t := range targets {
+		if _, ok := st.bridges[t.bridge]; !ok {
+			errs = append(errs, fmt.Errorf("%s: %s: OVS bridge %s is %w; run hostprep apply or fix the domain's hostnet metadata",
+				t.spec.Label(), t.spec.Target(), t.bridge, ErrUnknownTarget))
+		}
+		if t.spec.Tap == "" {
+			continue
+		}
+		if obs := st.taps[t.spec.Tap]; obs.exists() && !obs.owned() {
+			where := ""
+			if obs.bridge != "" {
+				where = " on bridge " + obs.bridge
+			}
+			errs = append(errs, fmt.Errorf("%s: OVS already has a port %s%s that is %w (the host's uplink, a bridge port or another tool's); hostnet leaves it alone: give the NIC another <target dev>",
+				t.spec.Label(), t.spec.Tap, where, ErrNotOwned))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func bridgesOf(targets []target) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range targets {
+		if !seen[t.bridge] {
+			seen[t.bridge] = true
+			out = append(out, t.bridge)
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "no OpenFlow port assigned"
+	}
+	return s
+}

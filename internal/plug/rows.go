@@ -1,0 +1,142 @@
+package plug
+
+import (
+	"strconv"
+
+	"github.com/hostnet/hostnet/internal/ovsdb"
+	"github.com/hostnet/hostnet/internal/portspec"
+)
+
+// external_ids keys hostnet writes on the Port and Interface rows of a VM
+// NIC (DESIGN.md section 4). attached-mac, iface-id, iface-status and vm-id
+// are the keys of the OVS integration guide, which OVN and other tools read.
+const (
+	KeyOwner       = "hostnet-owner" // on Port and Interface: OwnerVM
+	KeyDomainUUID  = "hostnet-domain-uuid"
+	KeyDomainName  = "hostnet-domain"
+	KeySpec        = "hostnet-spec" // portspec.Encode: the whole NIC, so flows can be rebuilt from OVSDB alone
+	KeyBridge      = "hostnet-bridge"
+	KeyAttachedMAC = "attached-mac"
+	KeyIfaceID     = "iface-id"
+	KeyIfaceStatus = "iface-status"
+	KeyVMID        = "vm-id"
+)
+
+// OwnerVM marks rows hostnet created for a VM NIC. hostnet changes and
+// deletes only rows that carry it.
+const OwnerVM = "hostnet-vm"
+
+// portKeys and ifaceKeys are every key hostnet may set, removed before the
+// new values are inserted so that a re-plug leaves no stale key behind while
+// other tools' keys (ovn-controller's ovn-installed) survive.
+var (
+	portKeys  = ovsdb.Set{KeyOwner, KeyDomainUUID, KeyDomainName, KeyBridge}
+	ifaceKeys = ovsdb.Set{KeyOwner, KeyDomainUUID, KeyDomainName, KeySpec, KeyBridge, KeyAttachedMAC, KeyIfaceID, KeyIfaceStatus, KeyVMID}
+)
+
+// target is a spec with the bridge it resolves to on this host.
+type target struct {
+	spec   portspec.PortSpec
+	bridge string
+}
+
+func portExternalIDs(t target) ovsdb.Map {
+	return ovsdb.Map{
+		KeyOwner:      OwnerVM,
+		KeyDomainUUID: t.spec.DomainUUID,
+		KeyDomainName: t.spec.DomainName,
+		KeyBridge:     t.bridge,
+	}
+}
+
+func ifaceExternalIDs(t target) ovsdb.Map {
+	m := ovsdb.Map{
+		KeyOwner:       OwnerVM,
+		KeyDomainUUID:  t.spec.DomainUUID,
+		KeyDomainName:  t.spec.DomainName,
+		KeySpec:        t.spec.Encode(),
+		KeyBridge:      t.bridge,
+		KeyAttachedMAC: t.spec.MAC,
+		KeyIfaceStatus: "active",
+		KeyVMID:        t.spec.DomainUUID,
+	}
+	if t.spec.VPCPort != "" {
+		m[KeyIfaceID] = t.spec.VPCPort
+	}
+	return m
+}
+
+// portVLANColumns writes every VLAN column, empty ones as empty sets, so a
+// re-plug clears what an earlier plug set.
+func portVLANColumns(s portspec.PortSpec) map[string]any {
+	v := s.PortVLAN()
+	cols := map[string]any{"tag": ovsdb.Set{}, "trunks": ovsdb.Set{}, "vlan_mode": ovsdb.Set{}}
+	if v.Tag != 0 {
+		cols["tag"] = v.Tag
+	}
+	if len(v.Trunks) > 0 {
+		trunks := make(ovsdb.Set, len(v.Trunks))
+		for i, n := range v.Trunks {
+			trunks[i] = n
+		}
+		cols["trunks"] = trunks
+	}
+	if v.Mode != "" {
+		cols["vlan_mode"] = v.Mode
+	}
+	return cols
+}
+
+// insertOps creates the Interface and Port of t and adds the Port to its
+// bridge.
+func insertOps(t target, bridge ovsdb.UUID, n int) []ovsdb.Operation {
+	iface, port := uuidName("iface", n), uuidName("port", n)
+	portRow := portVLANColumns(t.spec)
+	portRow["name"] = t.spec.Tap
+	portRow["interfaces"] = ovsdb.NamedUUID(iface)
+	portRow["external_ids"] = portExternalIDs(t)
+	return []ovsdb.Operation{
+		ovsdb.Insert("Interface", iface, map[string]any{
+			"name":         t.spec.Tap,
+			"type":         "",
+			"external_ids": ifaceExternalIDs(t),
+		}),
+		ovsdb.Insert("Port", port, portRow),
+		ovsdb.Mutate("Bridge", whereUUID(bridge), ovsdb.MutateInsert("ports", ovsdb.Set{ovsdb.NamedUUID(port)})),
+	}
+}
+
+// updateOps rewrites an existing Port and Interface of t in place, keeping
+// the rows (and so the open device and its OpenFlow port number).
+func updateOps(t target, obs observed) []ovsdb.Operation {
+	return []ovsdb.Operation{
+		ovsdb.Update("Port", whereUUID(obs.port), portVLANColumns(t.spec)),
+		ovsdb.Mutate("Port", whereUUID(obs.port),
+			ovsdb.MutateDelete("external_ids", portKeys),
+			ovsdb.MutateInsert("external_ids", portExternalIDs(t))),
+		ovsdb.Update("Interface", whereUUID(obs.iface), map[string]any{"type": ""}),
+		ovsdb.Mutate("Interface", whereUUID(obs.iface),
+			ovsdb.MutateDelete("external_ids", ifaceKeys),
+			ovsdb.MutateInsert("external_ids", ifaceExternalIDs(t))),
+	}
+}
+
+// detachOps removes a Port from whichever bridge holds it; OVSDB then
+// garbage-collects the Port and its Interface.
+func detachOps(port ovsdb.UUID) []ovsdb.Operation {
+	return []ovsdb.Operation{
+		ovsdb.Mutate("Bridge", []ovsdb.Condition{ovsdb.Includes("ports", port)}, ovsdb.MutateDelete("ports", ovsdb.Set{port})),
+	}
+}
+
+// moveOps moves an existing Port to another bridge in one transaction.
+func moveOps(port, to ovsdb.UUID) []ovsdb.Operation {
+	return append(detachOps(port),
+		ovsdb.Mutate("Bridge", whereUUID(to), ovsdb.MutateInsert("ports", ovsdb.Set{port})))
+}
+
+func whereUUID(u ovsdb.UUID) []ovsdb.Condition {
+	return []ovsdb.Condition{ovsdb.Equal("_uuid", u)}
+}
+
+func uuidName(kind string, n int) string { return kind + strconv.Itoa(n) }

@@ -1,0 +1,88 @@
+package plug
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hostnet/hostnet/internal/ovsdb"
+	"github.com/hostnet/hostnet/internal/portspec"
+)
+
+// Removal is what an unplug did with one tap name.
+type Removal struct {
+	Tap     string
+	Bridge  string
+	Removed bool
+	// Reason says why a tap was left alone: no port, not hostnet's, or
+	// another domain's.
+	Reason string
+}
+
+// Unplug removes the ports of the given NICs that hostnet owns and that
+// belong to domainUUID (any domain when it is empty), with their flows, in
+// one transaction. A tap name now used by another domain, or by a port
+// hostnet does not own, is left alone and reported.
+func (e *Engine) Unplug(ctx context.Context, domainUUID string, taps []string) ([]Removal, error) {
+	specs := make([]portspec.PortSpec, len(taps))
+	for i, tap := range taps {
+		specs[i] = portspec.PortSpec{Tap: tap}
+	}
+	return e.unplug(ctx, specs, domainUUID)
+}
+
+func (e *Engine) unplug(ctx context.Context, specs []portspec.PortSpec, domainUUID string) ([]Removal, error) {
+	var taps []string
+	for _, s := range specs {
+		if s.Tap != "" {
+			taps = append(taps, s.Tap)
+		}
+	}
+	st, err := observe(ctx, e.DB, taps, nil)
+	if err != nil {
+		return nil, err
+	}
+	removals := make([]Removal, 0, len(taps))
+	var ops []ovsdb.Operation
+	flowMACs := map[string][]string{}
+	for _, tap := range taps {
+		obs := st.taps[tap]
+		r := Removal{Tap: tap, Bridge: obs.bridge}
+		switch {
+		case !obs.exists():
+			r.Reason = "no port"
+		case !obs.owned():
+			r.Reason = "not a hostnet VM port"
+		case domainUUID != "" && obs.portExt[KeyDomainUUID] != domainUUID:
+			r.Reason = fmt.Sprintf("port now belongs to domain %s", obs.portExt[KeyDomainName])
+		default:
+			r.Removed = true
+			ops = append(ops, detachOps(obs.port)...)
+			if mac := obs.ifaceExt[KeyAttachedMAC]; mac != "" && obs.bridge != "" {
+				flowMACs[obs.bridge] = append(flowMACs[obs.bridge], mac)
+			}
+		}
+		removals = append(removals, r)
+	}
+	if len(ops) == 0 {
+		return removals, nil
+	}
+
+	// Flows first: a drop flow left on an OpenFlow port number that a new
+	// port reuses would cut that port off.
+	var flowErrs []error
+	if e.Flows != nil {
+		for _, br := range sortedKeys(flowMACs) {
+			if err := e.Flows.Remove(ctx, br, flowMACs[br]); err != nil {
+				flowErrs = append(flowErrs, fmt.Errorf("remove flows of %s from %s: %w", strings.Join(flowMACs[br], ", "), br, err))
+			}
+		}
+	}
+	// Wait for ovs-vswitchd: a port of the same name plugged before it has
+	// dropped this one would inherit the dead device.
+	if _, err := e.DB.TransactApplied(ctx, ops...); err != nil {
+		return removals, errors.Join(append(flowErrs, fmt.Errorf("unplug %s: %w", strings.Join(taps, ", "), err))...)
+	}
+	return removals, errors.Join(flowErrs...)
+}
