@@ -46,6 +46,13 @@ const (
 	Repair
 )
 
+func (m Mode) String() string {
+	if m == Repair {
+		return "repair"
+	}
+	return "plug"
+}
+
 // Action is what a plug did to one NIC.
 type Action string
 
@@ -168,7 +175,7 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 		}
 	}
 
-	var ops []ovsdb.Operation
+	ops := []ovsdb.Operation{ovsdb.Comment(fmt.Sprintf("hostnet: %s %s%s", mode, strings.Join(taps, ", "), ofDomain(targets)))}
 	for i, t := range targets {
 		obs := st.taps[t.spec.Tap]
 		brUUID := st.bridges[t.bridge]
@@ -317,6 +324,14 @@ func checkTargets(targets []target, st state) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ofDomain names the domain of a plug in the database log.
+func ofDomain(targets []target) string {
+	if len(targets) > 0 && targets[0].spec.DomainName != "" {
+		return " of " + targets[0].spec.DomainName
+	}
+	return ""
 }
 
 func bridgesOf(targets []target) []string {
