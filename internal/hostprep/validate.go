@@ -1,0 +1,178 @@
+package hostprep
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/hostnet/hostnet/internal/config"
+	"github.com/hostnet/hostnet/internal/netstate"
+)
+
+// validateEntry checks one entry against the live host: the checks that
+// the config package cannot make from the file alone. Every problem names
+// the entry, the device and the fix.
+func validateEntry(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal) []Problem {
+	e := ep.Entry
+	var out []Problem
+	bad := func(format string, args ...any) {
+		out = append(out, Problem{Subject: e.Label(), Text: fmt.Sprintf(format, args...)})
+	}
+	ovs := c.BridgeDriver != config.DriverLinuxBridge
+
+	if ep.HostVLAN > 0 && len(ep.Target) > config.MaxIfNameLen {
+		out = append(out, Problem{Subject: "host_vlans " + e.Bridge, Text: fmt.Sprintf(
+			"the host's VLAN %d port would be named %s, %d bytes, over the kernel's %d-byte limit for interface names; "+
+				"shorten the bridge name to at most %d bytes",
+			ep.HostVLAN, ep.Target, len(ep.Target), config.MaxIfNameLen, config.MaxIfNameLen-(len(ep.Target)-len(e.Bridge)))})
+	}
+
+	nic := obs.Net.Link(e.NIC)
+	if nic == nil {
+		bad(`%s does not exist; check the NIC's name with "ip link" (names can change with the kernel, udev rules or firmware) and fix the entry`, e.NIC)
+		return out
+	}
+
+	// The NIC must be a plain uplink we may enslave.
+	switch {
+	case ovs && obs.OVS.Bridges[e.NIC] != nil:
+		bad("%s is itself an Open vSwitch bridge; name the physical uplink NIC in the entry, not a bridge", e.NIC)
+	case nic.Kind == "bridge" || nic.Kind == "openvswitch":
+		bad("%s is itself a bridge (%s); name the physical uplink NIC in the entry, not a bridge", e.NIC, nic.Kind)
+	case !ovs && nic.Kind == "vlan":
+		bad("%s is a VLAN device; bridge_driver %s does plain bridging without VLANs: name the parent NIC, or use bridge_driver: %s",
+			e.NIC, config.DriverLinuxBridge, config.DriverOpenVSwitch)
+	}
+	if ovs {
+		if p := obs.OVS.Ports[e.NIC]; p != nil && p.Bridge != "" && p.Bridge != e.Bridge {
+			bad("%s is a port of Open vSwitch bridge %s, not of %s; take it off (ovs-vsctl del-port %s %s) or name %s in this entry",
+				e.NIC, p.Bridge, e.Bridge, p.Bridge, e.NIC, p.Bridge)
+		}
+	}
+	if m := nic.Master; m != "" && m != e.Bridge {
+		mk := ""
+		if ml := obs.Net.Link(m); ml != nil {
+			mk = ml.Kind
+		}
+		// With the kernel datapath every OVS port has the ovs-system master.
+		if !(ovs && mk == "openvswitch") {
+			bad("%s is enslaved to %s (%s); release it (ip link set %s nomaster) or fix the entry", e.NIC, m, mk, e.NIC)
+		}
+	}
+
+	// The bridge name must be free or already ours.
+	if br := obs.Net.Link(e.Bridge); br != nil {
+		switch {
+		case ovs && obs.OVS.Bridges[e.Bridge] == nil:
+			bad("%s exists as a %s device that is not an Open vSwitch bridge; delete it (ip link del %s) or choose another bridge name",
+				e.Bridge, br.Kind, e.Bridge)
+		case !ovs && br.Kind != "bridge":
+			bad("%s exists as a %s device, not a Linux bridge; delete it (ip link del %s) or choose another bridge name",
+				e.Bridge, br.Kind, e.Bridge)
+		}
+	}
+	if ovs {
+		if p := obs.OVS.Ports[e.Bridge]; p != nil && p.Bridge != "" && p.Bridge != e.Bridge {
+			bad("%s is a port of Open vSwitch bridge %s; choose another bridge name", e.Bridge, p.Bridge)
+		}
+	}
+	if ovs && ep.Target != e.Bridge && len(ep.Target) <= config.MaxIfNameLen {
+		p := obs.OVS.Ports[ep.Target]
+		switch {
+		case p != nil && p.Bridge != "" && p.Bridge != e.Bridge:
+			bad("the host VLAN port %s is a port of Open vSwitch bridge %s; take it off (ovs-vsctl del-port %s %s)",
+				ep.Target, p.Bridge, p.Bridge, ep.Target)
+		case p == nil && obs.Net.Link(ep.Target) != nil:
+			bad("%s, the name of the host VLAN port, exists as a %s device that is not an Open vSwitch port; delete it (ip link del %s)",
+				ep.Target, obs.Net.Link(ep.Target).Kind, ep.Target)
+		}
+	}
+
+	if e.Form() == config.FormIP {
+		for _, ip := range e.IPs {
+			if onNIC(obs.Net, e.NIC, ip) || onNIC(obs.Net, ep.Target, ip) || inJournal(j, ip) {
+				continue
+			}
+			where := ""
+			if dev := deviceWith(obs.Net, ip); dev != "" {
+				where = fmt.Sprintf(" (it is on %s)", dev)
+			}
+			bad("%s is neither on %s nor on %s%s; the IP form moves the NIC's own address: add it to %s first (ip addr add %s/PREFIX dev %s) or write the address %s carries%s",
+				ip, e.NIC, ep.Target, where, e.NIC, ip, e.NIC, e.NIC, carries(obs.Net, e.NIC))
+		}
+	} else {
+		var held []netstate.Addr
+		for _, a := range nic.Addrs {
+			if a.Is4() || !a.Prefix.Addr().IsLinkLocalUnicast() {
+				held = append(held, a)
+			}
+		}
+		if len(held) > 0 {
+			var ss []string
+			for _, a := range held {
+				ss = append(ss, a.Prefix.String())
+			}
+			bad("%s carries %s; a wire entry's NIC must have no IP (use %s, or remove the address: ip addr del %s dev %s)",
+				e.NIC, strings.Join(ss, ", "), ipFormFor(e, held), held[0].Prefix, e.NIC)
+		}
+	}
+	return out
+}
+
+func onNIC(h *netstate.Host, dev string, ip netip.Addr) bool {
+	_, ok := h.AddrOf(dev, ip)
+	return ok
+}
+
+func inJournal(j *Journal, ip netip.Addr) bool {
+	if j == nil {
+		return false
+	}
+	for _, a := range j.Addrs {
+		if a.Prefix.Addr() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+func deviceWith(h *netstate.Host, ip netip.Addr) string {
+	for name, l := range h.Links {
+		for _, a := range l.Addrs {
+			if a.Prefix.Addr() == ip {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+func carries(h *netstate.Host, dev string) string {
+	addrs := h.MovableAddrs(dev)
+	if len(addrs) == 0 {
+		return " (" + dev + " has no address)"
+	}
+	var ss []string
+	for _, a := range addrs {
+		ss = append(ss, a.Prefix.String())
+	}
+	return " (" + dev + " has " + strings.Join(ss, ", ") + ")"
+}
+
+// ipFormFor writes the IP-form entry that would take the NIC's addresses:
+// one IPv4 and one IPv6 at most.
+func ipFormFor(e config.Entry, held []netstate.Addr) string {
+	parts := []string{e.NIC, e.Bridge}
+	var v4, v6 bool
+	for _, a := range held {
+		switch {
+		case a.Is4() && !v4:
+			v4 = true
+			parts = append(parts, a.Prefix.Addr().String())
+		case !a.Is4() && !v6:
+			v6 = true
+			parts = append(parts, a.Prefix.Addr().String())
+		}
+	}
+	return strings.Join(parts, "/")
+}
