@@ -14,11 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hostnet/hostnet/internal/config"
 	"github.com/hostnet/hostnet/internal/ovsdb"
 	"github.com/hostnet/hostnet/internal/portspec"
+	"github.com/hostnet/hostnet/internal/tapdev"
 	"github.com/hostnet/hostnet/internal/vswitch"
 )
 
@@ -41,8 +43,11 @@ const (
 	// a row already under its name is stale, left by a VM that is gone, and
 	// is replaced.
 	Fresh Mode = iota
-	// Repair is for a tap that has been running (reconnect, sync): its rows
-	// are fixed in place, so a working port is never removed.
+	// Repair is for a tap that may have been running (reconnect, sync,
+	// hostnet-plug add): its rows are fixed in place, so a working port is
+	// never removed. Rows plugged for another device of the same name (the
+	// ifindex recorded at plug time is not the tap's now) are stale and
+	// replaced.
 	Repair
 )
 
@@ -159,6 +164,9 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 			return nil, fmt.Errorf("%s: has no tap (<target dev>) to plug", t.spec.Label())
 		}
 		taps[i] = t.spec.Tap
+		if targets[i].ifindex, err = tapdev.Ifindex(t.spec.Tap); err != nil {
+			return nil, fmt.Errorf("%s: %w (hostnet must run in the network namespace of libvirtd and ovs-vswitchd)", t.spec.Label(), err)
+		}
 	}
 	st, err := observe(ctx, e.DB, taps, bridgesOf(targets))
 	if err != nil {
@@ -169,10 +177,8 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 	}
 
 	outcomes := make([]Outcome, len(targets))
-	if mode == Fresh {
-		if err := e.removeStale(ctx, targets, st, outcomes); err != nil {
-			return nil, err
-		}
+	if err := e.removeStale(ctx, targets, st, mode, outcomes); err != nil {
+		return nil, err
 	}
 
 	ops := []ovsdb.Operation{ovsdb.Comment(fmt.Sprintf("hostnet: %s %s%s", mode, strings.Join(taps, ", "), ofDomain(targets)))}
@@ -208,16 +214,16 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 	return outcomes, nil
 }
 
-// removeStale detaches rows left under the taps' names and waits until
-// ovs-vswitchd has dropped them: it keeps a port's old device open for as
-// long as a port of that name stays configured, even across a transaction
-// that deletes and re-creates the rows.
-func (e *Engine) removeStale(ctx context.Context, targets []target, st state, outcomes []Outcome) error {
+// removeStale detaches rows left under the taps' names by devices that are
+// gone, and waits until ovs-vswitchd has dropped them: it keeps a port's old
+// device open for as long as a port of that name stays configured, even
+// across a transaction that deletes and re-creates the rows.
+func (e *Engine) removeStale(ctx context.Context, targets []target, st state, mode Mode, outcomes []Outcome) error {
 	var ops []ovsdb.Operation
 	var stale []string
 	for i, t := range targets {
 		obs := st.taps[t.spec.Tap]
-		if !obs.exists() {
+		if !obs.exists() || (mode == Repair && !deviceChanged(t, obs)) {
 			continue
 		}
 		ops = append(ops, detachOps(obs.port)...)
@@ -324,6 +330,16 @@ func checkTargets(targets []target, st state) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deviceChanged reports whether the device now called t's tap is another
+// one than the row was plugged for. OVS cannot tell: ovs-vswitchd updates
+// the Interface's ifindex to the new device while it keeps reading the dead
+// one. A row without the record counts as unchanged: Repair never removes
+// a port it cannot prove dead.
+func deviceChanged(t target, obs observed) bool {
+	recorded, err := strconv.Atoi(obs.ifaceExt[KeyIfindex])
+	return err == nil && recorded != t.ifindex
 }
 
 // ofDomain names the domain of a plug in the database log.

@@ -16,6 +16,7 @@ const (
 	KeyDomainName  = "hostnet-domain"
 	KeySpec        = "hostnet-spec" // portspec.Encode: the whole NIC, so flows can be rebuilt from OVSDB alone
 	KeyBridge      = "hostnet-bridge"
+	KeyIfindex     = "hostnet-ifindex" // the tap's kernel device when plugged: tells a live tap from a new one of the same name
 	KeyAttachedMAC = "attached-mac"
 	KeyIfaceID     = "iface-id"
 	KeyIfaceStatus = "iface-status"
@@ -31,13 +32,15 @@ const OwnerVM = "hostnet-vm"
 // other tools' keys (ovn-controller's ovn-installed) survive.
 var (
 	portKeys  = ovsdb.Set{KeyOwner, KeyDomainUUID, KeyDomainName, KeyBridge}
-	ifaceKeys = ovsdb.Set{KeyOwner, KeyDomainUUID, KeyDomainName, KeySpec, KeyBridge, KeyAttachedMAC, KeyIfaceID, KeyIfaceStatus, KeyVMID}
+	ifaceKeys = ovsdb.Set{KeyOwner, KeyDomainUUID, KeyDomainName, KeySpec, KeyBridge, KeyIfindex, KeyAttachedMAC, KeyIfaceID, KeyIfaceStatus, KeyVMID}
 )
 
-// target is a spec with the bridge it resolves to on this host.
+// target is a spec with the bridge it resolves to on this host and the
+// ifindex of its tap.
 type target struct {
-	spec   portspec.PortSpec
-	bridge string
+	spec    portspec.PortSpec
+	bridge  string
+	ifindex int
 }
 
 func portExternalIDs(t target) ovsdb.Map {
@@ -56,6 +59,7 @@ func ifaceExternalIDs(t target) ovsdb.Map {
 		KeyDomainName:  t.spec.DomainName,
 		KeySpec:        t.spec.Encode(),
 		KeyBridge:      t.bridge,
+		KeyIfindex:     strconv.Itoa(t.ifindex),
 		KeyAttachedMAC: t.spec.MAC,
 		KeyIfaceStatus: "active",
 		KeyVMID:        t.spec.DomainUUID,

@@ -274,3 +274,30 @@ func TestInjectionRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestRepairReplacesDeadDevice: a repair (reconnect, hostnet-plug add)
+// keeps a live port, but a row whose device was replaced under the same
+// name is re-created, so the new device really gets traffic (ovs-vswitchd
+// keeps reading the dead one, though it reports the new one's ifindex).
+func TestRepairReplacesDeadDevice(t *testing.T) {
+	h := newHost(t)
+	h.vm(t, "vnet1", "52:54:00:00:0e:02", "10.14.0.2/24")
+	h.mustHook(t, "peer", "start", "begin", domainXML("peer", uuidB, nic{mac: "52:54:00:00:0e:02", tap: "vnet1", attrs: `bridge="br0" vlan="100"`}))
+	h.vm(t, "vnet0", "52:54:00:00:0e:01", "10.14.0.1/24")
+	xml := domainXML("vm", uuidA, nic{mac: "52:54:00:00:0e:01", tap: "vnet0", attrs: `bridge="br0" vlan="100"`})
+	h.mustHook(t, "vm", "start", "begin", xml)
+
+	live := h.get(t, "port", "vnet0", "_uuid")
+	h.mustHook(t, "vm", "reconnect", "begin", xml)
+	if got := h.get(t, "port", "vnet0", "_uuid"); got != live {
+		t.Fatalf("reconnect replaced a live port (%s -> %s)", live, got)
+	}
+
+	h.ns.IP(t, "link", "del", "vnet0")
+	vm := h.vm(t, "vnet0", "52:54:00:00:0e:01", "10.14.0.1/24")
+	h.mustHook(t, "vm", "reconnect", "begin", xml)
+	if got := h.get(t, "port", "vnet0", "_uuid"); got == live {
+		t.Errorf("reconnect kept the row of the dead device")
+	}
+	harness.ExpectReach(t, vm, "10.14.0.2")
+}
