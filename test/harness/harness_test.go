@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -324,5 +325,28 @@ func TestPingResults(t *testing.T) {
 	want := map[string]bool{"10.0.0.2": true, "2001:db8::3": false}
 	if len(got) != len(want) || got["10.0.0.2"] != true || got["2001:db8::3"] != false {
 		t.Fatalf("PingResults = %v, want %v", got, want)
+	}
+}
+
+// TestLibvirtRealHooks: with RealHooks the private libvirtd sees the machine's own
+// /etc/libvirt/hooks (same inode), while the rest of /etc/libvirt stays private.
+func TestLibvirtRealHooks(t *testing.T) {
+	RequireRoot(t)
+	t.Parallel()
+	lv := StartLibvirt(t, NewNetns(t, "lv"), LibvirtOptions{RealHooks: true})
+	pid := strconv.Itoa(readPidfile(lv.pidfile("libvirtd")))
+	inode := func(args ...string) string {
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	real := inode("stat", "-c", "%d:%i", "/etc/libvirt/hooks")
+	if got := inode("nsenter", "-t", pid, "-m", "stat", "-c", "%d:%i", "/etc/libvirt/hooks"); got != real {
+		t.Fatalf("libvirtd's /etc/libvirt/hooks is %s, the machine's is %s", got, real)
+	}
+	if got := inode("nsenter", "-t", pid, "-m", "cat", "/etc/libvirt/qemu.conf"); !strings.Contains(got, "private libvirtd of a hostnet test") {
+		t.Fatalf("libvirtd's qemu.conf is not the private one:\n%s", got)
 	}
 }

@@ -70,8 +70,14 @@ func (n *Netns) Path() string {
 	return "/run/netns/" + n.Name
 }
 
-// nextIfname returns a fresh interface name (prefix + counter) unique in this namespace.
+// nextIfname returns a fresh interface name (prefix + counter) unique in this namespace. In the
+// root namespace, which other tests and the machine share, it adds random hex digits.
 func (n *Netns) nextIfname(prefix string) string {
+	if n.Name == "" {
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		prefix += hex.EncodeToString(b)
+	}
 	return prefix + strconv.Itoa(int(n.ids.Add(1)))
 }
 
