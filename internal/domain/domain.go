@@ -9,6 +9,7 @@ package domain
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 
@@ -199,4 +200,43 @@ func ParseInstance(domainXML []byte) (*Instance, error) {
 		}
 	}
 	return in, nil
+}
+
+// ParseStatus reads a libvirt status file (/run/libvirt/qemu/NAME.xml: a
+// <domstatus> holding the live <domain>), for the NICs of a running domain
+// without calling libvirt.
+func ParseStatus(status []byte) (*Domain, error) {
+	inner, err := liveDomain(status)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(inner)
+}
+
+// liveDomain cuts the <domain> element out of a <domstatus> document.
+func liveDomain(status []byte) ([]byte, error) {
+	dec := xml.NewDecoder(bytes.NewReader(status))
+	depth := 0
+	for {
+		offset := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("libvirt status XML has no <domain>: %w", err)
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth == 1 && el.Name.Local != "domstatus" {
+				return nil, fmt.Errorf("libvirt status XML starts with <%s>, want <domstatus>", el.Name.Local)
+			}
+			if depth == 2 && el.Name.Local == "domain" {
+				if err := dec.Skip(); err != nil {
+					return nil, fmt.Errorf("libvirt status XML: %w", err)
+				}
+				return status[offset:dec.InputOffset()], nil
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
 }

@@ -23,13 +23,52 @@ type Removal struct {
 // Unplug removes the ports of the given NICs that hostnet owns and that
 // belong to domainUUID (any domain when it is empty), with their flows, in
 // one transaction. A tap name now used by another domain, or by a port
-// hostnet does not own, is left alone and reported.
+// hostnet does not own, is left alone and reported. With a domain, every
+// other port hostnet plugged for it goes too: libvirt's release hook gets
+// an XML without tap names, and a stop must leave nothing behind.
 func (e *Engine) Unplug(ctx context.Context, domainUUID string, taps []string) ([]Removal, error) {
+	if domainUUID != "" {
+		more, err := e.portsOfDomain(ctx, domainUUID)
+		if err != nil {
+			return nil, err
+		}
+		taps = union(taps, more)
+	}
 	specs := make([]portspec.PortSpec, len(taps))
 	for i, tap := range taps {
 		specs[i] = portspec.PortSpec{Tap: tap}
 	}
 	return e.unplug(ctx, specs, domainUUID)
+}
+
+// portsOfDomain names the ports hostnet plugged for a domain.
+func (e *Engine) portsOfDomain(ctx context.Context, domainUUID string) ([]string, error) {
+	res, err := e.DB.Transact(ctx, ovsdb.Select("Port",
+		[]ovsdb.Condition{ovsdb.Includes("external_ids", ovsdb.Map{KeyOwner: OwnerVM, KeyDomainUUID: domainUUID})}, "name"))
+	if err != nil {
+		return nil, fmt.Errorf("find ports of domain %s: %w", domainUUID, err)
+	}
+	var names []string
+	for _, row := range res[0].Rows {
+		name, err := row.String("name")
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string{}, a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (e *Engine) unplug(ctx context.Context, specs []portspec.PortSpec, domainUUID string) ([]Removal, error) {
@@ -68,7 +107,12 @@ func (e *Engine) unplug(ctx context.Context, specs []portspec.PortSpec, domainUU
 	if len(ops) == 0 {
 		return removals, nil
 	}
+	return removals, e.detach(ctx, ops, flowMACs, "unplug "+strings.Join(taps, ", "))
+}
 
+// detach removes the flows of flowMACs (bridge to MACs), then runs the
+// detach ops and waits until ovs-vswitchd has applied them.
+func (e *Engine) detach(ctx context.Context, ops []ovsdb.Operation, flowMACs map[string][]string, what string) error {
 	// Flows first: a drop flow left on an OpenFlow port number that a new
 	// port reuses would cut that port off.
 	var flowErrs []error
@@ -81,8 +125,9 @@ func (e *Engine) unplug(ctx context.Context, specs []portspec.PortSpec, domainUU
 	}
 	// Wait for ovs-vswitchd: a port of the same name plugged before it has
 	// dropped this one would inherit the dead device.
+	ops = append([]ovsdb.Operation{ovsdb.Comment("hostnet: " + what)}, ops...)
 	if _, err := e.DB.TransactApplied(ctx, ops...); err != nil {
-		return removals, errors.Join(append(flowErrs, fmt.Errorf("unplug %s: %w", strings.Join(taps, ", "), err))...)
+		return errors.Join(append(flowErrs, fmt.Errorf("%s: %w", what, err))...)
 	}
-	return removals, errors.Join(flowErrs...)
+	return errors.Join(flowErrs...)
 }

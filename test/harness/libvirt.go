@@ -23,6 +23,11 @@ type LibvirtOptions struct {
 	// RealHooks keeps the machine's /etc/libvirt/hooks visible to the private libvirtd (for
 	// packaging tests of an installed hook) instead of a private, empty one plus Hooks.
 	RealHooks bool
+	// Binds maps a directory of the machine (say /etc/hostnet) to a directory of the test
+	// that libvirtd and its hooks see in its place: libvirtd runs hooks with a minimal
+	// environment, so a hook finds its config at its default path. Missing mount points are
+	// created (empty directories).
+	Binds map[string]string
 }
 
 // Libvirt is a private libvirtd + virtlogd inside NS and a private mount namespace: its
@@ -116,6 +121,12 @@ func StartLibvirt(t testing.TB, ns *Netns, opts LibvirtOptions) *Libvirt {
 			t.Fatalf("StartLibvirt: %v", err)
 		}
 		fmt.Fprintf(&script, "mount --bind %s %s\n", filepath.Join(dir, m.sub), m.target)
+	}
+	for target, src := range opts.Binds {
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			t.Fatalf("StartLibvirt: bind mount point: %v", err)
+		}
+		fmt.Fprintf(&script, "mount --bind %s %s\n", src, target)
 	}
 	if err := os.MkdirAll("/etc/libvirt", 0o755); err != nil {
 		t.Fatalf("StartLibvirt: %v", err)
