@@ -219,6 +219,9 @@ func (e *Engine) startMove(ctx context.Context, ep *EntryPlan) (*Journal, error)
 	if l, err := e.Env.Netlink.LinkByName(nic); err == nil {
 		j.NICIndex = l.Attrs().Index
 	}
+	if j.Neighbors, err = netstate.StaticNeighbors(e.Env.Netlink, nic); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	if err := SaveJournal(e.Env.StateDir, j); err != nil {
 		return nil, err
@@ -305,10 +308,10 @@ func (e *Engine) ensureDevices(ctx context.Context, ep *EntryPlan) error {
 			return fmt.Errorf("%w (ovs-vswitchd or the kernel did not create it)", err)
 		}
 	}
-	if ep.Entry.Form() == config.FormWire {
-		if err := e.ensureSysctls(ep, ep.Entry.Bridge); err != nil {
-			return err
-		}
+	// A new device's sysctls are set before it first comes up: IPv6
+	// configures a device as it comes up.
+	if err := e.ensureSysctls(ep, ep.Target); err != nil {
+		return err
 	}
 	for _, d := range ep.Devices {
 		l, err := e.Env.Netlink.LinkByName(d.Dev)
@@ -343,7 +346,7 @@ func (e *Engine) ensureDevices(ctx context.Context, ep *EntryPlan) error {
 
 func (e *Engine) ensureSysctls(ep *EntryPlan, dev string) error {
 	for _, s := range ep.Sysctls {
-		if !strings.HasPrefix(s.Key, "net/ipv6/conf/"+dev+"/") {
+		if s.Dev != dev {
 			continue
 		}
 		cur, ok, err := readSysctl(e.Env.SysctlRoot, s.Key)
@@ -389,6 +392,11 @@ func (e *Engine) ensureWire(ep *EntryPlan) error {
 // that the gateways that answered before still answer.
 func (e *Engine) move(ctx context.Context, ep *EntryPlan, j *Journal) error {
 	mv := ep.Move.Move
+	// The neighbour cache goes first: traffic through the target then flows
+	// at once, without waiting for ARP / neighbour discovery.
+	if err := e.copyNeighbors(ep.Entry.Raw, j.NIC, ep.Target, j.Neighbors); err != nil {
+		return err
+	}
 	cur, err := netstate.Read(e.Env.Netlink)
 	if err != nil {
 		return err
@@ -501,11 +509,31 @@ func (e *Engine) undo(ctx context.Context, ep *EntryPlan, j *Journal) error {
 		}
 		e.did(ep.Entry.Raw, s.Dev, "rollback: "+s.String(), start)
 	}
+	if err := e.copyNeighbors(ep.Entry.Raw, j.NIC, j.NIC, j.Neighbors); err != nil {
+		return err
+	}
 	if cur, err = netstate.Read(e.Env.Netlink); err != nil {
 		return err
 	}
 	if left := back.Steps(cur); len(left) > 0 {
 		return fmt.Errorf("%d change(s) did not hold, first: %s", len(left), left[0])
+	}
+	return nil
+}
+
+// copyNeighbors gives to the neighbour entries of from that it lacks, and
+// the static entries of the journal.
+func (e *Engine) copyNeighbors(entry, from, to string, static []netstate.StaticNeighbor) error {
+	ns, err := netstate.NeighborsToCopy(e.Env.Netlink, from, to, static)
+	if err != nil {
+		return err
+	}
+	for _, n := range ns {
+		start := time.Now()
+		if err := e.nl().SetNeighbor(n); err != nil {
+			return err
+		}
+		e.did(entry, to, fmt.Sprintf("set neighbour %s lladdr %s (from %s)", n.IP, n.HardwareAddr, from), start)
 	}
 	return nil
 }

@@ -40,6 +40,9 @@ type Journal struct {
 
 	Addrs  []netstate.Addr  `json:"addrs"`
 	Routes []netstate.Route `json:"routes"`
+	// Static neighbour entries of the NIC: configuration that the kernel
+	// flushes with the NIC's last IPv4 address.
+	Neighbors []netstate.StaticNeighbor `json:"static_neighbors,omitempty"`
 
 	// What the move creates, so that undoing it removes exactly that.
 	CreatedBridge bool `json:"created_bridge"`

@@ -103,6 +103,14 @@ func sysctlKeys(c *config.Config) []string {
 			for _, s := range noAutoconf(e.Bridge) {
 				keys = append(keys, s.Key)
 			}
+		} else {
+			target := e.Bridge
+			if v, ok := c.HostVLANs[e.Bridge]; ok {
+				target = HostVLANPort(e.Bridge, v)
+			}
+			for _, s := range noDAD(target) {
+				keys = append(keys, s.Key)
+			}
 		}
 	}
 	return keys

@@ -306,23 +306,23 @@ func planEntry(c *config.Config, obs *Observed, e config.Entry, wires map[string
 		}
 	}
 
-	devs := []string{e.NIC}
+	want := noAutoconf(e.NIC)
 	if e.Form() == config.FormWire {
-		devs = append(devs, e.Bridge)
+		want = append(want, noAutoconf(e.Bridge)...)
+	} else {
+		want = append(want, noDAD(ep.Target)...)
 	}
-	for _, dev := range devs {
-		for _, s := range noAutoconf(dev) {
-			cur, ok := obs.Sysctls[s.Key]
-			switch {
-			case !ok && obs.Net.Link(dev) != nil:
-				// IPv6 is off on this host: nothing to stop.
-			case !ok:
-				ep.Sysctls = append(ep.Sysctls, s)
-				ep.Reasons = append(ep.Reasons, fmt.Sprintf("set %s=%s", sysctlName(s.Key), s.Want))
-			case cur != s.Want:
-				ep.Sysctls = append(ep.Sysctls, s)
-				ep.Reasons = append(ep.Reasons, fmt.Sprintf("set %s=%s (is %s)", sysctlName(s.Key), s.Want, cur))
-			}
+	for _, s := range want {
+		cur, ok := obs.Sysctls[s.Key]
+		switch {
+		case !ok && obs.Net.Link(s.Dev) != nil:
+			// IPv6 is off on this host: nothing to stop.
+		case !ok:
+			ep.Sysctls = append(ep.Sysctls, s)
+			ep.Reasons = append(ep.Reasons, fmt.Sprintf("set %s=%s", sysctlName(s.Key), s.Want))
+		case cur != s.Want:
+			ep.Sysctls = append(ep.Sysctls, s)
+			ep.Reasons = append(ep.Reasons, fmt.Sprintf("set %s=%s (is %s)", sysctlName(s.Key), s.Want, cur))
 		}
 	}
 	if ep.StaleJournal {

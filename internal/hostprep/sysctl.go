@@ -15,6 +15,7 @@ const DefaultSysctlRoot = "/proc/sys"
 
 // Sysctl is one kernel setting and the value hostprep wants.
 type Sysctl struct {
+	Dev  string // the device it belongs to
 	Key  string // relative to the sysctl root: net/ipv6/conf/eth0/accept_ra
 	Want string
 }
@@ -23,9 +24,19 @@ type Sysctl struct {
 // on dev by itself: no router advertisements, no SLAAC addresses.
 func noAutoconf(dev string) []Sysctl {
 	return []Sysctl{
-		{Key: "net/ipv6/conf/" + dev + "/accept_ra", Want: "0"},
-		{Key: "net/ipv6/conf/" + dev + "/autoconf", Want: "0"},
+		{Dev: dev, Key: "net/ipv6/conf/" + dev + "/accept_ra", Want: "0"},
+		{Dev: dev, Key: "net/ipv6/conf/" + dev + "/autoconf", Want: "0"},
 	}
+}
+
+// noDAD is the setting that lets the device carrying the host's moved
+// addresses use its IPv6 link-local address as soon as it is up: the
+// kernel sends neighbour solicitations (the gateway probe) only from a
+// link-local address that passed duplicate address detection, which takes
+// a second or two; the device has the NIC's MAC, so its link-local address
+// is the NIC's, which nothing else on the link can hold.
+func noDAD(dev string) []Sysctl {
+	return []Sysctl{{Dev: dev, Key: "net/ipv6/conf/" + dev + "/accept_dad", Want: "0"}}
 }
 
 // readSysctl returns a setting's value; ok is false when it does not exist

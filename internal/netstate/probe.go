@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -40,12 +41,18 @@ type Neighbor struct {
 	IP  netip.Addr
 }
 
-// Probe asks each neighbour whether it is there, the way the kernel does
-// before it sends a packet: it forgets the neighbour entry, sends one UDP
-// datagram to the discard port through the device (the kernel resolves the
-// address with ARP or neighbour solicitation), and watches the neighbour
-// table until the entry is resolved, fails, or ctx ends. It needs no tool
-// and works the same for IPv4 and IPv6. All neighbours are probed at once.
+// Probe asks each neighbour whether it is there, the way the kernel
+// checks a neighbour itself, without holding up traffic to it:
+//
+//   - a neighbour whose link-layer address is known is put in the PROBE
+//     state: the kernel keeps sending to the known address and confirms it
+//     with unicast ARP / neighbour solicitations;
+//   - an unknown one is resolved: its failed entry is forgotten and one UDP
+//     datagram to the discard port is sent through the device.
+//
+// It then watches the neighbour table until each entry is confirmed,
+// fails, or ctx ends. It needs no tool and works the same for IPv4 and
+// IPv6. All neighbours are probed at once.
 func Probe(ctx context.Context, h *netlink.Handle, ns []Neighbor) (map[Neighbor]ProbeResult, error) {
 	out := make(map[Neighbor]ProbeResult, len(ns))
 	pending := map[Neighbor]int{} // neighbour -> ifindex
@@ -55,22 +62,30 @@ func Probe(ctx context.Context, h *netlink.Handle, ns []Neighbor) (map[Neighbor]
 			return nil, fmt.Errorf("probe %s on %s: %w", n.IP, n.Dev, err)
 		}
 		idx := l.Attrs().Index
-		st, found, err := neighState(h, idx, n.IP)
+		cur, found, err := neighEntry(h, idx, n.IP)
 		if err != nil {
 			return nil, err
 		}
-		if found && st&(netlink.NUD_PERMANENT|netlink.NUD_NOARP) != 0 {
+		switch {
+		case found && cur.State&(netlink.NUD_PERMANENT|netlink.NUD_NOARP) != 0:
 			out[n] = Unprobed
 			continue
-		}
-		if found {
-			err := h.NeighDel(&netlink.Neigh{LinkIndex: idx, Family: family(n.IP), IP: n.IP.AsSlice()})
-			if err != nil && !errors.Is(err, unix.ENOENT) {
-				return nil, fmt.Errorf("probe %s on %s: forget neighbour entry: %w", n.IP, n.Dev, err)
+		case found && len(cur.HardwareAddr) > 0 && cur.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE) == 0:
+			err := h.NeighSet(&netlink.Neigh{LinkIndex: idx, Family: family(n.IP), IP: n.IP.AsSlice(),
+				HardwareAddr: cur.HardwareAddr, State: netlink.NUD_PROBE})
+			if err != nil {
+				return nil, fmt.Errorf("probe %s on %s: %w", n.IP, n.Dev, err)
 			}
-		}
-		if err := kick(n.IP, n.Dev, idx); err != nil {
-			return nil, fmt.Errorf("probe %s on %s: %w", n.IP, n.Dev, err)
+		default:
+			if found {
+				err := h.NeighDel(&netlink.Neigh{LinkIndex: idx, Family: family(n.IP), IP: n.IP.AsSlice()})
+				if err != nil && !errors.Is(err, unix.ENOENT) {
+					return nil, fmt.Errorf("probe %s on %s: forget neighbour entry: %w", n.IP, n.Dev, err)
+				}
+			}
+			if err := kick(n.IP, n.Dev, idx); err != nil {
+				return nil, fmt.Errorf("probe %s on %s: %w", n.IP, n.Dev, err)
+			}
 		}
 		pending[n] = idx
 		out[n] = Silent
@@ -79,17 +94,16 @@ func Probe(ctx context.Context, h *netlink.Handle, ns []Neighbor) (map[Neighbor]
 	defer tick.Stop()
 	for len(pending) > 0 {
 		for n, idx := range pending {
-			st, found, err := neighState(h, idx, n.IP)
+			cur, found, err := neighEntry(h, idx, n.IP)
 			if err != nil {
 				return nil, err
 			}
 			switch {
-			case !found || st == 0 || st&netlink.NUD_INCOMPLETE != 0:
-				// still resolving
-			case st&netlink.NUD_FAILED != 0:
-				delete(pending, n)
-			default: // reachable, stale, delay, probe: it answered
+			case !found:
+			case cur.State&netlink.NUD_REACHABLE != 0:
 				out[n] = Answered
+				delete(pending, n)
+			case cur.State&netlink.NUD_FAILED != 0:
 				delete(pending, n)
 			}
 		}
@@ -109,17 +123,110 @@ func family(ip netip.Addr) int {
 	return unix.AF_INET6
 }
 
-func neighState(h *netlink.Handle, idx int, ip netip.Addr) (state int, found bool, err error) {
+func neighEntry(h *netlink.Handle, idx int, ip netip.Addr) (netlink.Neigh, bool, error) {
 	list, err := h.NeighList(idx, family(ip))
 	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return 0, false, fmt.Errorf("list neighbours: %w", err)
+		return netlink.Neigh{}, false, fmt.Errorf("list neighbours: %w", err)
 	}
 	for _, n := range list {
 		if a := addrOf(n.IP); a == ip {
-			return n.State, true, nil
+			return n, true, nil
 		}
 	}
-	return 0, false, nil
+	return netlink.Neigh{}, false, nil
+}
+
+// NeighborsToCopy returns the neighbour entries of from that to lacks: the
+// static ones (configuration) and the resolved dynamic ones (a warm cache:
+// after a move, traffic flows at once instead of waiting for ARP). Each is
+// returned as it should be set on to: static entries stay static, dynamic
+// ones become STALE, which the kernel uses at once and re-confirms itself.
+//
+// static adds entries that from may no longer have: removing a link's last
+// IPv4 address flushes its neighbour table, static entries included, so a
+// resumed move takes them from its journal.
+func NeighborsToCopy(h *netlink.Handle, from, to string, static []StaticNeighbor) ([]netlink.Neigh, error) {
+	fl, err := h.LinkByName(from)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", from, err)
+	}
+	tl, err := h.LinkByName(to)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", to, err)
+	}
+	src, err := h.NeighList(fl.Attrs().Index, netlink.FAMILY_ALL)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return nil, fmt.Errorf("list neighbours of %s: %w", from, err)
+	}
+	dst, err := h.NeighList(tl.Attrs().Index, netlink.FAMILY_ALL)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return nil, fmt.Errorf("list neighbours of %s: %w", to, err)
+	}
+	have := map[netip.Addr]bool{}
+	for _, n := range dst {
+		if len(n.HardwareAddr) > 0 && n.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE) == 0 {
+			have[addrOf(n.IP)] = true
+		}
+	}
+	var out []netlink.Neigh
+	for _, n := range src {
+		ip := addrOf(n.IP)
+		if have[ip] || len(n.HardwareAddr) == 0 || ip.IsMulticast() || n.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE|netlink.NUD_NOARP) != 0 {
+			continue
+		}
+		state := netlink.NUD_STALE
+		if n.State&netlink.NUD_PERMANENT != 0 {
+			state = netlink.NUD_PERMANENT
+		}
+		have[ip] = true
+		out = append(out, netlink.Neigh{LinkIndex: tl.Attrs().Index, Family: n.Family, IP: n.IP, HardwareAddr: n.HardwareAddr, State: state})
+	}
+	for _, sn := range static {
+		if have[sn.IP] {
+			continue
+		}
+		hw, err := net.ParseMAC(sn.MAC)
+		if err != nil {
+			return nil, fmt.Errorf("static neighbour %s: %w", sn.IP, err)
+		}
+		have[sn.IP] = true
+		out = append(out, netlink.Neigh{LinkIndex: tl.Attrs().Index, Family: family(sn.IP), IP: sn.IP.AsSlice(), HardwareAddr: hw, State: netlink.NUD_PERMANENT})
+	}
+	return out, nil
+}
+
+// StaticNeighbor is a neighbour entry an operator configured (ip neigh add
+// ... nud permanent).
+type StaticNeighbor struct {
+	IP  netip.Addr `json:"ip"`
+	MAC string     `json:"mac"`
+}
+
+// StaticNeighbors returns dev's permanent neighbour entries.
+func StaticNeighbors(h *netlink.Handle, dev string) ([]StaticNeighbor, error) {
+	l, err := h.LinkByName(dev)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", dev, err)
+	}
+	list, err := h.NeighList(l.Attrs().Index, netlink.FAMILY_ALL)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return nil, fmt.Errorf("list neighbours of %s: %w", dev, err)
+	}
+	var out []StaticNeighbor
+	for _, n := range list {
+		if n.State&netlink.NUD_PERMANENT != 0 && len(n.HardwareAddr) > 0 {
+			out = append(out, StaticNeighbor{IP: addrOf(n.IP), MAC: n.HardwareAddr.String()})
+		}
+	}
+	return out, nil
+}
+
+// SetNeighbor adds or replaces a neighbour entry.
+func (c Changer) SetNeighbor(n netlink.Neigh) error {
+	if err := c.H.NeighSet(&n); err != nil {
+		return fmt.Errorf("set neighbour %s: %w", n.IP, err)
+	}
+	return nil
 }
 
 // kick sends one datagram to ip's discard port through dev, so the kernel

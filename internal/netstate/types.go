@@ -32,14 +32,14 @@ type Link struct {
 
 // Addr is one address of a link, with what is needed to re-create it.
 type Addr struct {
-	Prefix       netip.Prefix `json:"prefix"`              // address with its prefix length: 192.0.2.10/24
-	Peer         netip.Prefix `json:"peer,omitzero"`       // point-to-point peer
-	Broadcast    netip.Addr   `json:"broadcast,omitzero"`  // IPv4 only
-	Label        string       `json:"label,omitempty"`     // IPv4 only: eth0, eth0:1
-	Scope        uint8        `json:"scope"`               // RT_SCOPE_*
-	Flags        uint32       `json:"flags"`               // IFA_F_*
-	PreferredLft uint32       `json:"preferred_lft"`       // seconds, Forever when permanent
-	ValidLft     uint32       `json:"valid_lft"`           // seconds, Forever when permanent
+	Prefix       netip.Prefix `json:"prefix"`             // address with its prefix length: 192.0.2.10/24
+	Peer         netip.Prefix `json:"peer,omitzero"`      // point-to-point peer
+	Broadcast    netip.Addr   `json:"broadcast,omitzero"` // IPv4 only
+	Label        string       `json:"label,omitempty"`    // IPv4 only: eth0, eth0:1
+	Scope        uint8        `json:"scope"`              // RT_SCOPE_*
+	Flags        uint32       `json:"flags"`              // IFA_F_*
+	PreferredLft uint32       `json:"preferred_lft"`      // seconds, Forever when permanent
+	ValidLft     uint32       `json:"valid_lft"`          // seconds, Forever when permanent
 }
 
 // Is4 reports whether a is an IPv4 address.
