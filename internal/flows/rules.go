@@ -31,7 +31,20 @@ const (
 
 // cookieTag marks hostnet's flows in the top 16 bits ("HN"); the low 48
 // bits are the MAC.
-const cookieTag = uint64(0x484e) << 48
+const (
+	cookieTag     = uint64(0x484e) << 48
+	cookieTagMask = uint64(0xffff) << 48
+)
+
+// macOfCookie recovers the MAC from a cookie made by Cookie.
+func macOfCookie(c uint64) string {
+	hw := make(net.HardwareAddr, 6)
+	for i := 5; i >= 0; i-- {
+		hw[i] = byte(c)
+		c >>= 8
+	}
+	return hw.String()
+}
 
 // Cookie returns the cookie of a NIC's flows.
 func Cookie(mac string) (uint64, error) {

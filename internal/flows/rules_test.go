@@ -38,6 +38,9 @@ func TestCookie(t *testing.T) {
 	if err != nil || c != 0x484e525400000004 {
 		t.Fatalf("Cookie = %#x, %v", c, err)
 	}
+	if mac := macOfCookie(c); mac != "52:54:00:00:00:04" {
+		t.Errorf("macOfCookie = %s", mac)
+	}
 	if _, err := Cookie("nope"); err == nil {
 		t.Error("Cookie accepted a bad MAC")
 	}

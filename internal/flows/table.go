@@ -7,6 +7,8 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,4 +103,28 @@ func run(ctx context.Context, stdin io.Reader, name string, args ...string) ([]b
 		return out.Bytes(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
 	}
 	return out.Bytes(), nil
+}
+
+// cookieRE finds the cookie of each line of `ovs-ofctl dump-flows`.
+var cookieRE = regexp.MustCompile(`cookie=0x([0-9a-f]+)`)
+
+// CountByMAC counts the hostnet flows on bridge per NIC MAC, from one
+// `ovs-ofctl dump-flows` filtered by hostnet's cookie tag.
+func (t *OFTable) CountByMAC(ctx context.Context, bridge string) (map[string]int, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
+	defer cancel()
+	target := "unix:" + filepath.Join(t.Rundir, bridge+".mgmt")
+	out, err := run(ctx, nil, "ovs-ofctl", "--no-names", "dump-flows", target, fmt.Sprintf("cookie=%#x/%#x", cookieTag, cookieTagMask))
+	if err != nil {
+		return nil, fmt.Errorf("dump flows of bridge %s: %w", bridge, err)
+	}
+	counts := map[string]int{}
+	for _, m := range cookieRE.FindAllStringSubmatch(string(out), -1) {
+		v, err := strconv.ParseUint(m[1], 16, 64)
+		if err != nil || v&cookieTagMask != cookieTag {
+			continue
+		}
+		counts[macOfCookie(v)]++
+	}
+	return counts, nil
 }

@@ -1,0 +1,310 @@
+package plugcli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hostnet/hostnet/internal/domain"
+	"github.com/hostnet/hostnet/internal/flows"
+	"github.com/hostnet/hostnet/internal/plug"
+	"github.com/hostnet/hostnet/internal/portspec"
+)
+
+// DefaultLibvirtState is where libvirtd keeps the status of running qemu
+// domains.
+const DefaultLibvirtState = "/run/libvirt/qemu"
+
+func cmdAdd(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("add")
+	values := map[string]*string{}
+	for _, name := range []string{portspec.AttrTap, portspec.AttrMAC, portspec.AttrBridge, portspec.AttrWire, portspec.AttrVPCPort,
+		portspec.AttrVLAN, portspec.AttrTrunks, portspec.AttrSrcCheck} {
+		values[name] = fs.String(name, "", "")
+	}
+	var ips multi
+	fs.Var(&ips, "ip", "")
+	vmUUID := fs.String("vm-uuid", "", "")
+	vmName := fs.String("vm-name", "", "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	attrs := portspec.Attrs{Values: map[string]string{}, IPs: ips}
+	fs.Visit(func(f *flag.Flag) {
+		if v, ok := values[f.Name]; ok {
+			attrs.Values[f.Name] = *v
+		}
+	})
+	if attrs.Values[portspec.AttrTap] == "" || attrs.Values[portspec.AttrMAC] == "" {
+		return fmt.Errorf("%w: add needs --tap and --mac", errUsage)
+	}
+	spec, err := portspec.FromAttrs(attrs)
+	if err != nil {
+		return err
+	}
+	spec.DomainUUID, spec.DomainName = *vmUUID, *vmName
+
+	ctx, cancel := e.withTimeout(ctx, 1)
+	defer cancel()
+	eng, err := e.engine(ctx)
+	if err != nil {
+		return err
+	}
+	outcomes, err := eng.Plug(ctx, []portspec.PortSpec{spec}, plug.Repair)
+	if err != nil {
+		return err
+	}
+	for _, o := range outcomes {
+		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s, ofport %d)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck, o.OFPort)
+	}
+	return nil
+}
+
+func cmdDel(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("del")
+	var taps multi
+	fs.Var(&taps, "tap", "")
+	vmUUID := fs.String("vm-uuid", "", "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(taps) == 0 {
+		return fmt.Errorf("%w: del needs at least one --tap", errUsage)
+	}
+	ctx, cancel := e.withTimeout(ctx, 1)
+	defer cancel()
+	eng, err := e.engine(ctx)
+	if err != nil {
+		return err
+	}
+	removals, err := eng.Unplug(ctx, *vmUUID, taps)
+	printRemovals(e, removals)
+	return err
+}
+
+func cmdGC(ctx context.Context, e *env, args []string) error {
+	if err := parse(newFlags("gc"), args); err != nil {
+		return err
+	}
+	ctx, cancel := e.withTimeout(ctx, 2)
+	defer cancel()
+	eng, err := e.engine(ctx)
+	if err != nil {
+		return err
+	}
+	removals, err := eng.GC(ctx)
+	if len(removals) == 0 && err == nil {
+		fmt.Fprintln(e.stdout, "no stale ports")
+	}
+	printRemovals(e, removals)
+	return err
+}
+
+func printRemovals(e *env, removals []plug.Removal) {
+	for _, r := range removals {
+		if r.Removed {
+			fmt.Fprintf(e.stdout, "%s: removed from %s (%s)\n", r.Tap, orNone(r.Bridge), orText(r.Reason, "unplugged"))
+			e.log.Info().Str("tap", r.Tap).Str("bridge", r.Bridge).Str("reason", r.Reason).Msg("port removed")
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s: left alone: %s\n", r.Tap, r.Reason)
+	}
+}
+
+func cmdSync(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("sync")
+	stateDir := fs.String("libvirt-state", DefaultLibvirtState, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	running, err := runningNICs(e, *stateDir)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := e.withTimeout(ctx, 4)
+	defer cancel()
+	eng, err := e.engine(ctx)
+	if err != nil {
+		return err
+	}
+	report, err := eng.Sync(ctx, running)
+	for _, o := range report.Plugged {
+		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck)
+	}
+	for _, s := range report.Skipped {
+		fmt.Fprintf(e.stdout, "%s: skipped: %s\n", s.Tap, s.Reason)
+	}
+	e.log.Info().Int("plugged", len(report.Plugged)).Int("skipped", len(report.Skipped)).Msg("sync done")
+	return err
+}
+
+// runningNICs reads the hostnet NICs of the running domains from libvirt's
+// status files. A missing directory means no libvirtd has run since boot;
+// a file that does not parse is reported and skipped.
+func runningNICs(e *env, dir string) ([]portspec.PortSpec, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
+	if err != nil {
+		return nil, fmt.Errorf("libvirt status directory %s: %w", dir, err)
+	}
+	var out []portspec.PortSpec
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			e.log.Warn().Err(err).Str("file", f).Msg("cannot read libvirt status file")
+			continue
+		}
+		if !domain.MentionsHostnet(data) {
+			continue
+		}
+		d, err := domain.ParseStatus(data)
+		if err != nil {
+			e.log.Warn().Err(err).Str("file", f).Msg("libvirt status file skipped")
+			continue
+		}
+		out = append(out, d.NICs...)
+	}
+	return out, nil
+}
+
+// portView is one row of `show`.
+type portView struct {
+	Tap        string   `json:"tap"`
+	Bridge     string   `json:"bridge"`
+	Domain     string   `json:"domain"`
+	DomainUUID string   `json:"domain_uuid"`
+	MAC        string   `json:"mac"`
+	Target     string   `json:"target"`
+	VLANMode   string   `json:"vlan_mode"`
+	VLAN       int      `json:"vlan"`
+	Trunks     string   `json:"trunks,omitempty"`
+	SrcCheck   string   `json:"src_check"`
+	IPs        []string `json:"ips,omitempty"`
+	OFPort     int64    `json:"ofport"`
+	Flows      int      `json:"flows"`
+	FlowsWant  int      `json:"flows_expected"`
+	State      string   `json:"state"`
+}
+
+func cmdShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("show")
+	asJSON := fs.Bool("json", false, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ctx, cancel := e.withTimeout(ctx, 2)
+	defer cancel()
+	eng, err := e.engine(ctx)
+	if err != nil {
+		return err
+	}
+	ports, err := eng.List(ctx)
+	if err != nil {
+		return err
+	}
+	table := flows.ForConfig(e.cfg).(*flows.OFTable)
+	counts := map[string]map[string]int{}
+	var errs []error
+	views := make([]portView, 0, len(ports))
+	for _, p := range ports {
+		if p.Bridge != "" && counts[p.Bridge] == nil {
+			c, err := table.CountByMAC(ctx, p.Bridge)
+			if err != nil {
+				errs = append(errs, err)
+				c = map[string]int{}
+			}
+			counts[p.Bridge] = c
+		}
+		views = append(views, view(p, counts[p.Bridge]))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(views); err != nil {
+			return err
+		}
+		return errors.Join(errs...)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TAP\tBRIDGE\tDOMAIN\tMAC\tVLAN\tSRC-CHECK\tFLOWS\tSTATE")
+	for _, v := range views {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", v.Tap, orNone(v.Bridge), orNone(v.Domain), v.MAC,
+			vlanColumn(v), v.SrcCheck, v.Flows, v.FlowsWant, v.State)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+func view(p plug.Port, counts map[string]int) portView {
+	s := p.Spec
+	v := portView{Tap: p.Tap, Bridge: p.Bridge, Domain: s.DomainName, DomainUUID: s.DomainUUID, MAC: s.MAC, OFPort: p.OFPort,
+		Target: s.Target(), VLANMode: string(s.Mode()), VLAN: s.VLAN, SrcCheck: string(s.SrcCheck), Flows: counts[s.MAC]}
+	if len(s.Trunks) > 0 {
+		v.Trunks = portspec.FormatTrunks(s.Trunks)
+	}
+	for _, ip := range s.IPs {
+		v.IPs = append(v.IPs, ip.String())
+	}
+	if rules, err := flows.Rules(s, int(p.OFPort)); err == nil {
+		v.FlowsWant = len(rules)
+	}
+	switch {
+	case p.SpecError != nil:
+		v.State = "bad spec: " + p.SpecError.Error()
+	case p.DeviceGone:
+		v.State = "device gone (gc removes it)"
+	case p.Stale:
+		v.State = "device replaced (gc removes it)"
+	case p.Error != "":
+		v.State = "error: " + p.Error
+	case p.Bridge == "":
+		v.State = "on no bridge (sync repairs it)"
+	case v.Flows != v.FlowsWant:
+		v.State = "flows missing (sync repairs it)"
+	default:
+		v.State = "ok"
+	}
+	return v
+}
+
+func vlanText(s portspec.PortSpec) string {
+	switch s.Mode() {
+	case portspec.ModeAccess:
+		return fmt.Sprintf("access vlan %d", s.VLAN)
+	case portspec.ModeTrunk:
+		return "trunk " + portspec.FormatTrunks(s.Trunks)
+	case portspec.ModeNativeUntagged:
+		return fmt.Sprintf("trunk %s, native vlan %d", portspec.FormatTrunks(s.Trunks), s.VLAN)
+	default:
+		return "untagged, all VLANs"
+	}
+}
+
+func vlanColumn(v portView) string {
+	switch v.VLANMode {
+	case string(portspec.ModeAccess):
+		return fmt.Sprintf("access %d", v.VLAN)
+	case string(portspec.ModeTrunk):
+		return "trunk " + v.Trunks
+	case string(portspec.ModeNativeUntagged):
+		return fmt.Sprintf("trunk %s native %d", v.Trunks, v.VLAN)
+	default:
+		return "brtrunk"
+	}
+}
+
+func orNone(s string) string { return orText(s, "-") }
+
+func orText(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}
