@@ -141,20 +141,22 @@ func StartLibvirt(t testing.TB, ns *Netns, opts LibvirtOptions) *Libvirt {
 		t.Fatalf("start libvirtd in %s: %v\n%s", ns, err, tail(filepath.Join(dir, "log", "libvirtd.log"), 30))
 	}
 	l.waitReady(t)
-	l.startReaper()
 	return l
 }
 
 func (l *Libvirt) pidfile(daemon string) string { return filepath.Join(l.Dir, daemon+".pid") }
 
-// waitReady waits (bounded) for libvirtd's socket to answer, and notes its mount namespace.
+// waitReady waits (bounded) for libvirtd's socket to answer. As soon as libvirtd's mount
+// namespace is known it starts the reaper: a cold libvirtd probes qemu before it answers, and
+// the probe's qemu dies as our zombie, which libvirtd would wait for until it gives up.
 func (l *Libvirt) waitReady(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		pid := readPidfile(l.pidfile("libvirtd"))
 		if pid > 0 && l.mntns == "" {
 			l.mntns, _ = os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
+			l.startReaper()
 		}
 		out, err := l.VirshErr("version")
 		if err == nil {

@@ -3,6 +3,7 @@ package harness
 import (
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,29 @@ func procsInMntns(ns string) []int {
 	return pids
 }
 
+// qemuZombies lists the zombies re-parented to us whose command is qemu. A short-lived qemu
+// (libvirtd's capability probe on a cold cache) can live and die between two looks at the
+// mount namespace, and a zombie no longer shows its namespace; the harness itself never starts
+// qemu, so no goroutine of ours waits for one.
+func qemuZombies(self int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil || !strings.Contains(string(b), "(qemu-system") {
+			continue
+		}
+		if state, ppid, _, ok := procStat(pid); ok && state == 'Z' && ppid == self {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // startReaper reaps the processes of this libvirtd's mount namespace that die as our zombies.
 // qemu is daemonised, so it is re-parented to the test process (adoptOrphans); libvirtd
 // waits for a destroyed qemu to disappear, and a zombie never does, so without this
@@ -85,6 +109,9 @@ func (l *Libvirt) startReaper() {
 						delete(seen, pid)
 					}
 				}
+			}
+			for _, pid := range qemuZombies(self) {
+				reap(pid, 0)
 			}
 			for _, pid := range procsInMntns(l.mntns) {
 				if _, _, st, ok := procStat(pid); ok {
