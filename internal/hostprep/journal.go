@@ -21,13 +21,19 @@ const journalVersion = 1
 const journalPrefix = "hostprep-move-"
 
 // Journal is the record of one IP move, written to the state directory
-// before the first change of the move and removed once the move is done
-// (or undone). A journal found by a later run means the move was
-// interrupted: it holds what the NIC carried, which the kernel may already
-// have flushed (removing the last IPv4 address of a link removes its
-// routes), so the move can be finished or undone from it.
+// before the first change of the move. Until Done, a journal found by a
+// later run means the move was interrupted: it holds what the NIC carried,
+// which the kernel may already have flushed (removing the last IPv4 address
+// of a link removes its routes), so the move can be finished or undone from
+// it. Once the move is done the journal stays, marked Done, as the record
+// of what the target must carry for the rest of this boot: the kernel
+// flushes a device's routes whenever it goes down, and ovs-vswitchd takes a
+// bridge's internal port down and up to restore its MAC, so a later apply
+// puts back from the record what a flap removed. A rolled-back move removes
+// its journal.
 type Journal struct {
 	Version  int       `json:"version"`
+	Done     bool      `json:"done,omitempty"` // the move completed: this is its record
 	BootID   string    `json:"boot_id"` // a journal from another boot describes devices that no longer exist
 	Started  time.Time `json:"started"`
 	Entry    string    `json:"entry"`

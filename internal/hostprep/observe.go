@@ -108,7 +108,7 @@ func sysctlKeys(c *config.Config) []string {
 			if v, ok := c.HostVLANs[e.Bridge]; ok {
 				target = HostVLANPort(e.Bridge, v)
 			}
-			for _, s := range noDAD(target) {
+			for _, s := range targetSysctls(target) {
 				keys = append(keys, s.Key)
 			}
 		}

@@ -185,7 +185,7 @@ func MakePlan(c *config.Config, obs *Observed) *Plan {
 	}
 	p.NM = planNM(c, obs)
 	for nic, j := range obs.Journals {
-		if _, ok := c.EntryForNIC(nic); !ok {
+		if _, ok := c.EntryForNIC(nic); !ok && !j.Done {
 			p.Warnings = append(p.Warnings, fmt.Sprintf(
 				"move journal %s is about %s, which no networks entry names; check %s's addresses and routes, then delete the file",
 				JournalPath(obs.StateDir, nic), nic, j.NIC))
@@ -282,9 +282,13 @@ func planEntry(c *config.Config, obs *Observed, e config.Entry, wires map[string
 	if e.Form() == config.FormIP {
 		ep.Move = planMove(obs, e, ep.Target, j)
 		if ep.Move != nil {
-			if ep.Move.Journal != nil {
+			switch j := ep.Move.Journal; {
+			case j != nil && j.Done:
+				ep.Reasons = append(ep.Reasons, fmt.Sprintf("put back on %s what the move of %s at %s gave it",
+					ep.Target, e.NIC, j.Started.Format("2006-01-02 15:04:05")))
+			case j != nil:
 				ep.Reasons = append(ep.Reasons, fmt.Sprintf("finish the move of %s's addresses and routes to %s interrupted at %s",
-					e.NIC, ep.Target, ep.Move.Journal.Started.Format("2006-01-02 15:04:05")))
+					e.NIC, ep.Target, j.Started.Format("2006-01-02 15:04:05")))
 			}
 			for _, s := range ep.Move.Steps {
 				ep.Reasons = append(ep.Reasons, s.String())
@@ -310,7 +314,7 @@ func planEntry(c *config.Config, obs *Observed, e config.Entry, wires map[string
 	if e.Form() == config.FormWire {
 		want = append(want, noAutoconf(e.Bridge)...)
 	} else {
-		want = append(want, noDAD(ep.Target)...)
+		want = append(want, targetSysctls(ep.Target)...)
 	}
 	for _, s := range want {
 		cur, ok := obs.Sysctls[s.Key]
@@ -396,11 +400,13 @@ func planMove(obs *Observed, e config.Entry, target string, j *Journal) *MoveWor
 	}
 	mv := netstate.Move{From: e.NIC, To: target, Addrs: addrs, Routes: routes}
 	w := &MoveWork{Move: mv, Steps: mv.Steps(obs.Net), Journal: j}
-	if j == nil {
-		if len(w.Steps) == 0 {
-			return nil
-		}
+	switch {
+	case j == nil && len(w.Steps) == 0:
+		return nil
+	case j == nil:
 		w.Gateways = defaultGateways(routes, e.NIC)
+	case j.Done && len(w.Steps) == 0 && len(addrs) == len(j.Addrs) && len(routes) == len(j.Routes):
+		return nil // the record holds and has nothing new to learn
 	}
 	return w
 }

@@ -115,6 +115,7 @@ func convergedHost() *Observed {
 	bridgeRows(o.OVS, "brvpc", "secure", "", 0)
 	o.Sysctls = sysctls("0", "eth0")
 	o.Sysctls["net/ipv6/conf/br0/accept_dad"] = "0"
+	o.Sysctls["net/ipv6/conf/br0/keep_addr_on_down"] = "1"
 	return o
 }
 
@@ -158,8 +159,8 @@ func TestPlanFreshIPEntry(t *testing.T) {
 	if ep.Move.Journal != nil {
 		t.Errorf("a new move has no journal yet")
 	}
-	if len(ep.Sysctls) != 3 {
-		t.Errorf("sysctls = %v, want accept_ra and autoconf of eth0, accept_dad of br0", ep.Sysctls)
+	if len(ep.Sysctls) != 4 {
+		t.Errorf("sysctls = %v, want accept_ra and autoconf of eth0, accept_dad and keep_addr_on_down of br0", ep.Sysctls)
 	}
 	if p.Integration == nil || p.Integration.State != StateMissing {
 		t.Errorf("integration bridge plan = %+v", p.Integration)
@@ -250,6 +251,25 @@ func TestPlanResumeFromJournal(t *testing.T) {
 	ep = MakePlan(parse(t, ipConf), o).Entries[0]
 	if ep.State != StateDrift || ep.Move == nil || len(ep.Move.Steps) != 0 {
 		t.Errorf("journal of a finished move: %+v", ep)
+	}
+
+	// The record of a completed move: nothing to do while the bridge
+	// carries what the move gave it...
+	o = convergedHost()
+	done := &Journal{Version: journalVersion, Done: true, BootID: "boot-1", NIC: "eth0", Target: "br0", Bridge: "br0",
+		Addrs: []netstate.Addr{primary, secondary}, Routes: []netstate.Route{defRoute}}
+	o.Journals["eth0"] = done
+	if p := MakePlan(parse(t, ipConf), o); !p.Converged() {
+		t.Errorf("converged host with the record of its move has work: %q", p.Entries[0].Reasons)
+	}
+	// ...and the default route back when a link flap flushed it.
+	o.Net.Routes = []netstate.Route{kernelRoute("192.0.2.0/24", "br0")}
+	ep = MakePlan(parse(t, ipConf), o).Entries[0]
+	if ep.State != StateDrift || !slices.Equal(steps(ep), []string{"add route default via 192.0.2.1 dev br0"}) {
+		t.Errorf("record with a flushed route: state %s, steps %q", ep.State, steps(ep))
+	}
+	if !strings.Contains(strings.Join(ep.Reasons, "\n"), "put back on br0 what the move of eth0") {
+		t.Errorf("reasons = %q", ep.Reasons)
 	}
 
 	// A journal of another boot is stale: removed, not replayed.
@@ -532,6 +552,7 @@ func TestPlanLinuxBridge(t *testing.T) {
 	o.Net.Routes = []netstate.Route{route("0.0.0.0/0", "192.0.2.1", "br0")}
 	o.Sysctls = sysctls("0", "eth0")
 	o.Sysctls["net/ipv6/conf/br0/accept_dad"] = "0"
+	o.Sysctls["net/ipv6/conf/br0/keep_addr_on_down"] = "1"
 	if p := MakePlan(parse(t, lbConf), o); !p.Converged() {
 		t.Errorf("converged linux bridge has work: %q", p.Entries[0].Reasons)
 	}

@@ -29,14 +29,20 @@ func noAutoconf(dev string) []Sysctl {
 	}
 }
 
-// noDAD is the setting that lets the device carrying the host's moved
-// addresses use its IPv6 link-local address as soon as it is up: the
-// kernel sends neighbour solicitations (the gateway probe) only from a
-// link-local address that passed duplicate address detection, which takes
-// a second or two; the device has the NIC's MAC, so its link-local address
-// is the NIC's, which nothing else on the link can hold.
-func noDAD(dev string) []Sysctl {
-	return []Sysctl{{Dev: dev, Key: "net/ipv6/conf/" + dev + "/accept_dad", Want: "0"}}
+// targetSysctls are the settings of the device carrying the host's moved
+// addresses. accept_dad=0 lets it use its IPv6 link-local address as soon
+// as it is up: the kernel sends neighbour solicitations (the gateway probe)
+// only from a link-local address that passed duplicate address detection,
+// which takes a second or two; the device has the NIC's MAC, so its
+// link-local address is the NIC's, which nothing else on the link can hold.
+// keep_addr_on_down=1 keeps the moved IPv6 addresses when the device goes
+// down for a moment: ovs-vswitchd takes a bridge's internal port down and up
+// to restore its MAC, which would otherwise delete them.
+func targetSysctls(dev string) []Sysctl {
+	return []Sysctl{
+		{Dev: dev, Key: "net/ipv6/conf/" + dev + "/accept_dad", Want: "0"},
+		{Dev: dev, Key: "net/ipv6/conf/" + dev + "/keep_addr_on_down", Want: "1"},
+	}
 }
 
 // readSysctl returns a setting's value; ok is false when it does not exist

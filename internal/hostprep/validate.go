@@ -43,7 +43,7 @@ func validateEntry(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal) [
 		bad("%s is a VLAN device; bridge_driver %s does plain bridging without VLANs: name the parent NIC, or use bridge_driver: %s",
 			e.NIC, config.DriverLinuxBridge, config.DriverOpenVSwitch)
 	}
-	if ovs {
+	if ovs && obs.OVS.Bridges[e.NIC] == nil {
 		if p := obs.OVS.Ports[e.NIC]; p != nil && p.Bridge != "" && p.Bridge != e.Bridge {
 			bad("%s is a port of Open vSwitch bridge %s, not of %s; take it off (ovs-vsctl del-port %s %s) or name %s in this entry",
 				e.NIC, p.Bridge, e.Bridge, p.Bridge, e.NIC, p.Bridge)

@@ -130,6 +130,21 @@ func (h *host) apply() result {
 	return r
 }
 
+// settle waits until no IPv6 address in the host namespace is tentative:
+// the kernel adds routes to the local table when duplicate address
+// detection ends, which a before/after comparison must not mistake for a
+// change.
+func (h *host) settle() {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.TrimSpace(h.ns.Exec(h.t, "ip", "-6", "addr", "show", "tentative")) != "" {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("IPv6 addresses still tentative after 10 s:\n%s", h.ns.Exec(h.t, "ip", "-6", "addr", "show", "tentative"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // --- independent views of the host -------------------------------------------
 
 type ipAddr struct {
@@ -178,6 +193,22 @@ func (h *host) mustLink(dev string) ipLink {
 		h.t.Fatalf("%s does not exist in %s", dev, h.ns)
 	}
 	return l
+}
+
+// waitLink waits (up to 5 s) until dev exists and ok holds for it.
+func (h *host) waitLink(dev string, ok func(ipLink) bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if l, found := h.link(dev); found && ok(l) {
+			return
+		}
+		if time.Now().After(deadline) {
+			l, _ := h.link(dev)
+			h.t.Fatalf("%s: condition not met within 5 s: %+v", dev, l)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // addrs lists dev's addresses as "192.0.2.10/24", without IPv6 link-local
@@ -307,7 +338,17 @@ func (h *host) vsctl(args ...string) string {
 	return h.ovs.Vsctl(h.t, args...)
 }
 
-// journals lists the files in the state directory.
+// readState returns a file of the state directory.
+func (h *host) readState(name string) string {
+	h.t.Helper()
+	b, err := os.ReadFile(filepath.Join(h.state, name))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return string(b)
+}
+
+// stateFiles lists the files in the state directory.
 func (h *host) stateFiles() []string {
 	h.t.Helper()
 	des, err := os.ReadDir(h.state)

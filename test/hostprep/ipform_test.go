@@ -100,8 +100,10 @@ func TestIPForm(t *testing.T) {
 	if got := h.ns.Exec(t, "sysctl", "-n", "net.ipv6.conf.eth0.accept_ra", "net.ipv6.conf.eth0.autoconf"); got != "0\n0\n" {
 		t.Errorf("eth0 IPv6 autoconf sysctls = %q, want 0 0", got)
 	}
-	if files := h.stateFiles(); len(files) != 0 {
-		t.Errorf("state directory after a completed move: %v, want no journal", files)
+	if files := h.stateFiles(); !slices.Equal(files, []string{"hostprep-move-eth0.json"}) {
+		t.Errorf("state directory after a completed move: %v, want the move's record only", files)
+	} else if rec := h.readState(files[0]); !strings.Contains(rec, `"done": true`) {
+		t.Errorf("the record of a completed move is not marked done:\n%s", rec)
 	}
 	harness.ExpectReach(t, gw.NS, hostIP)
 	harness.ExpectReach(t, gw.NS, hostIP2)
