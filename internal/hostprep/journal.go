@@ -34,7 +34,7 @@ const journalPrefix = "hostprep-move-"
 type Journal struct {
 	Version  int       `json:"version"`
 	Done     bool      `json:"done,omitempty"` // the move completed: this is its record
-	BootID   string    `json:"boot_id"` // a journal from another boot describes devices that no longer exist
+	BootID   string    `json:"boot_id"`        // a journal from another boot describes devices that no longer exist
 	Started  time.Time `json:"started"`
 	Entry    string    `json:"entry"`
 	NIC      string    `json:"nic"`
