@@ -1,17 +1,22 @@
 package hostprep_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/hostnet/hostnet/test/harness"
 )
 
-// problemLines are stderr's lines that are not warnings.
+// logLineRE matches the progress lines hostprep logs on stderr
+// ("15:04:05.000 INF ..."), which are not the refusal itself.
+var logLineRE = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} [A-Z]{3} `)
+
+// problemLines are stderr's lines that are neither warnings nor log lines.
 func problemLines(stderr string) []string {
 	var out []string
 	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
-		if l != "" && !strings.HasPrefix(l, "warning: ") {
+		if l != "" && !strings.HasPrefix(l, "warning: ") && !logLineRE.MatchString(l) {
 			out = append(out, l)
 		}
 	}
