@@ -12,7 +12,7 @@ GOTEST  := go test -count=1
 INTEGRATION_P ?= 2
 TEST_TIMEOUT  ?= 30m
 
-.PHONY: all build unit test integration deps lint fmt clean
+.PHONY: all build unit test integration deps lint fmt clean demo demo-clean
 
 all: build
 
@@ -36,6 +36,14 @@ integration:
 
 # The one command that runs all tests (what .ci/run runs).
 test: deps lint unit integration
+
+# The demo lab (as root): a simulated host, switch and peers in network namespaces, a private
+# OVS and libvirtd, hostprep and three VMs; it stays up until demo-clean.
+demo: deps build
+	./scripts/demo.sh up
+
+demo-clean:
+	./scripts/demo.sh down
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
