@@ -269,7 +269,9 @@ func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcom
 			return fmt.Errorf("%s on %s: %w: %s", t.spec.Label(), t.bridge, ErrDevice, orUnknown(ifaceErr))
 		}
 		outcomes[i].OFPort = ofport
-		byBridge[t.bridge] = append(byBridge[t.bridge], FlowNIC{Spec: t.spec, OFPort: ofport})
+		if e.ownsFlows(t.bridge) {
+			byBridge[t.bridge] = append(byBridge[t.bridge], FlowNIC{Spec: t.spec, OFPort: ofport})
+		}
 	}
 	if e.Flows == nil {
 		return nil
@@ -280,6 +282,13 @@ func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcom
 		}
 	}
 	return nil
+}
+
+// ownsFlows reports whether hostnet keeps source-check flows on bridge.
+// Never on the OVN integration bridge: ovn-controller owns its whole
+// pipeline, and a hostnet flow there would send frames past it.
+func (e *Engine) ownsFlows(bridge string) bool {
+	return bridge != "" && bridge != e.Config.OVNIntegrationBridge
 }
 
 // undo removes the ports a failed Fresh plug created. It runs on its own
