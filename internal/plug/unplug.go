@@ -78,7 +78,7 @@ func (e *Engine) unplug(ctx context.Context, specs []portspec.PortSpec, domainUU
 			taps = append(taps, s.Tap)
 		}
 	}
-	st, err := observe(ctx, e.DB, taps, nil)
+	st, err := observe(ctx, e.DB, taps, nil, nil)
 	if err != nil {
 		return nil, err
 	}
