@@ -208,6 +208,23 @@ func (h *hv) ifacesWithID(t *testing.T, lsp string) []string {
 	return strings.Fields(h.ovs.Vsctl(t, "--bare", "--columns=name", "find", "Interface", "external_ids:iface-id="+lsp))
 }
 
+// waitInstalled waits until ovn-controller has bound tap on h and installed
+// its flows (external_ids:ovn-installed=true) and returns how long it took.
+func (h *hv) waitInstalled(t *testing.T, tap string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		got := h.ovs.Vsctl(t, "--if-exists", "get", "Interface", tap, "external_ids:ovn-installed")
+		if got == `"true"` {
+			return time.Since(start)
+		}
+		if time.Since(start) > bindTimeout {
+			t.Fatalf("%s: interface %s not ovn-installed after %v (external_ids:ovn-installed=%s)", h.name, tap, bindTimeout, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // addSwitch creates a logical switch with one port per VM (addresses "MAC IP").
 func (l *lab) addSwitch(t *testing.T, name string, vms ...*vm) {
 	t.Helper()
