@@ -48,7 +48,7 @@ func TestUnplugReleasesReplugBinds(t *testing.T) {
 
 // TestDuplicateIfaceID: an iface-id lives on one interface per host. A
 // second VM naming a vpc-port that a running VM's port carries is refused
-// at prepare and at start, and the running VM keeps its binding and its
+// at an incoming migrate, at prepare and at start, and the running VM keeps its binding and its
 // traffic; so is a port of another tool carrying it, which stays untouched.
 // A dead hostnet port carrying it (a VM restarted on a new tap name after
 // its stop was never cleaned up) is removed in the same transaction that
@@ -66,7 +66,7 @@ func TestDuplicateIfaceID(t *testing.T) {
 
 	// Another domain wants lsp-x while vm1 runs: refused before anything changes.
 	vm2 := h.newVM(t, "vm2", uuidB, "vnet1", "52:54:00:62:00:02", "10.77.2.2", "lsp-x")
-	for _, op := range []string{"prepare", "start"} {
+	for _, op := range []string{"migrate", "prepare", "start"} {
 		r := vm2.hook(t, op, "begin")
 		if r.code != 1 {
 			t.Fatalf("hook %s begin of vm2 with vm1's vpc-port: exit %d, want 1 (refused); stderr %q", op, r.code, r.stderr)
