@@ -15,8 +15,8 @@ import (
 // between them, so a host carries each iface-id once.
 var ErrIfaceIDInUse = errors.New("iface-id already in use on this host")
 
-// holder is an interface, under another name than the NIC's tap, whose
-// external_ids:iface-id is the NIC's vpc-port.
+// holder is an interface whose external_ids:iface-id is a VPC NIC's
+// vpc-port: the NIC's own tap, or another interface of the host.
 type holder struct {
 	obs  observed // its rows, as for a tap name
 	name string
