@@ -1,6 +1,8 @@
 package ovn_test
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -68,6 +70,29 @@ func TestTwoHostsBindAndPing(t *testing.T) {
 	}
 
 	harness.ExpectReach(t, va.ns, vb.ip)
+	before := tunnelTx(t, ha)
 	t.Logf("vma -> vmb through Geneve: %s", pingRTT(t, va.ns, vb.ip))
 	t.Logf("vmb -> vma through Geneve: %s", pingRTT(t, vb.ns, va.ip))
+	// The pings went through the tunnel: 5 requests and 5 replies left a.
+	sent := tunnelTx(t, ha) - before
+	if sent < 10 {
+		t.Errorf("%s's Geneve port sent %d packets during 10 pings, want at least 10", ha.name, sent)
+	}
+	t.Logf("%s's Geneve port sent %d packets during the pings", ha.name, sent)
 }
+
+// tunnelTx reads the live tx counter of h's (only) Geneve port from
+// OpenFlow (OVSDB's statistics column lags by seconds).
+func tunnelTx(t *testing.T, h *hv) int {
+	t.Helper()
+	name := h.ovs.Vsctl(t, "--bare", "--columns=name", "find", "Interface", "type=geneve")
+	out := h.ovs.Ofctl(t, "dump-ports", "brvpc", name)
+	m := txPkts.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("%s: no tx pkts for %q in:\n%s", h.name, name, out)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+var txPkts = regexp.MustCompile(`tx pkts=(\d+)`)
