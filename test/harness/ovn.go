@@ -35,6 +35,11 @@ func StartOVNCentral(t testing.TB, ns *Netns) *OVNCentral {
 			t.Fatalf("%s not found: install ovn-central (scripts/install-deps.sh) (%v)", bin, err)
 		}
 	}
+	for _, schema := range []string{ovnNBSchema, ovnSBSchema} {
+		if _, err := os.Stat(schema); err != nil {
+			t.Fatalf("OVN schema missing: install ovn-central (scripts/install-deps.sh) (%v)", err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "hnovn") // short: unix socket paths are limited to 107 bytes
 	if err != nil {
 		t.Fatalf("StartOVNCentral: %v", err)
