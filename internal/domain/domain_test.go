@@ -49,7 +49,7 @@ func TestParseLiveXML(t *testing.T) {
 		{"vnet12", "bridge br0", portspec.ModeTrunk, portspec.PortVLAN{Trunks: []int{100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210}, Mode: "trunk"}, portspec.SrcCheckMAC, nil},
 		{"vnet13", "bridge br0", portspec.ModeAccess, portspec.PortVLAN{Tag: 300, Mode: "access"}, portspec.SrcCheckOn,
 			[]netip.Addr{netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::10")}},
-		{"vnet14", "vpc-port lsp-7f3c9a", portspec.ModeBRTrunk, portspec.PortVLAN{}, portspec.SrcCheckMAC, nil},
+		{"vnet14", "vpc-port lsp-7f3c9a", portspec.ModeBRTrunk, portspec.PortVLAN{}, portspec.SrcCheckOff, nil},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("NICs:\n got %+v\nwant %+v", got, want)

@@ -184,8 +184,13 @@ func plugAll(ctx context.Context, log zerolog.Logger, e *plug.Engine, dom *domai
 	}
 	d := time.Since(start)
 	for _, o := range outcomes {
-		nicEvent(log.Info(), o.Spec).Str("bridge", o.Bridge).Str("action", string(o.Action)).
-			Int64("ofport", o.OFPort).Dur("duration", d).Msg("NIC plugged")
+		ev := nicEvent(log.Info(), o.Spec).Str("bridge", o.Bridge).Str("action", string(o.Action)).
+			Int64("ofport", o.OFPort).Dur("duration", d)
+		if len(o.Evicted) > 0 {
+			// Dead ports that carried the NIC's iface-id, removed with the plug.
+			ev = ev.Strs("evicted", o.Evicted)
+		}
+		ev.Msg("NIC plugged")
 	}
 	return nil
 }

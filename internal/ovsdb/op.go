@@ -11,6 +11,9 @@ type Condition [3]any
 // Equal matches rows whose column equals value.
 func Equal(column string, value any) Condition { return Condition{column, "==", value} }
 
+// NotEqual matches rows whose column differs from value.
+func NotEqual(column string, value any) Condition { return Condition{column, "!=", value} }
+
 // Includes matches rows whose set column includes value.
 func Includes(column string, value any) Condition { return Condition{column, "includes", value} }
 

@@ -143,7 +143,7 @@ func (e *Engine) GC(ctx context.Context) ([]Removal, error) {
 		if p.row != "" {
 			ops = append(ops, detachOps(p.row)...)
 		}
-		if p.Bridge != "" && p.Spec.MAC != "" {
+		if e.ownsFlows(p.Bridge) && p.Spec.MAC != "" {
 			flowMACs[p.Bridge] = append(flowMACs[p.Bridge], p.Spec.MAC)
 		}
 	}

@@ -2,9 +2,11 @@ package plug
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hostnet/hostnet/internal/ovsdb"
+	"github.com/hostnet/hostnet/internal/tapdev"
 	"github.com/hostnet/hostnet/internal/vswitch"
 )
 
@@ -35,16 +37,20 @@ func (o observed) owned() bool {
 }
 
 // state is the part of OVSDB one plug or unplug looks at: the rows under
-// each tap name and the UUID of each bridge involved (absent when the bridge
-// does not exist). It selects by name: no table scans.
+// each tap name, the UUID of each bridge involved (absent when the bridge
+// does not exist) and the interfaces carrying each VPC NIC's iface-id. It
+// selects by name and by iface-id only: no table is read whole.
 type state struct {
 	taps    map[string]observed
 	bridges map[string]ovsdb.UUID
+	holders map[string][]holder // by iface-id
 }
 
-// observe reads the rows under taps and the bridges named, in one
-// transaction, plus one more for the bridges holding existing ports.
-func observe(ctx context.Context, db *vswitch.DB, taps, bridges []string) (state, error) {
+// observe reads the rows under taps, the bridges named and the interfaces
+// carrying ifaceIDs in one transaction, plus one more for the bridges
+// holding existing ports, and one more when an iface-id is carried under
+// a name that is not one of taps.
+func observe(ctx context.Context, db *vswitch.DB, taps, bridges, ifaceIDs []string) (state, error) {
 	var ops []ovsdb.Operation
 	for _, tap := range taps {
 		ops = append(ops,
@@ -54,7 +60,10 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges []string) (state
 	for _, br := range bridges {
 		ops = append(ops, ovsdb.Select("Bridge", []ovsdb.Condition{ovsdb.Equal("name", br)}, "_uuid"))
 	}
-	st := state{taps: map[string]observed{}, bridges: map[string]ovsdb.UUID{}}
+	for _, id := range ifaceIDs {
+		ops = append(ops, ovsdb.Select("Interface", holderCondition(id), "_uuid", "name", "external_ids", "ofport", "error"))
+	}
+	st := state{taps: map[string]observed{}, bridges: map[string]ovsdb.UUID{}, holders: map[string][]holder{}}
 	if len(ops) == 0 {
 		return st, nil
 	}
@@ -62,16 +71,12 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges []string) (state
 	if err != nil {
 		return st, fmt.Errorf("read ports %v: %w", taps, err)
 	}
-	var withPort []string
 	for i, tap := range taps {
 		o, err := decodeObserved(res[2*i], res[2*i+1])
 		if err != nil {
 			return st, fmt.Errorf("read port %s: %w", tap, err)
 		}
 		st.taps[tap] = o
-		if o.port != "" {
-			withPort = append(withPort, tap)
-		}
 	}
 	for i, br := range bridges {
 		rows := res[2*len(taps)+i].Rows
@@ -83,28 +88,121 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges []string) (state
 			st.bridges[br] = u
 		}
 	}
-	if len(withPort) == 0 {
-		return st, nil
+	// Holders under a tap's own name are that tap's rows, read above; the
+	// others need their Port and bridge.
+	var others []*holder
+	for i, id := range ifaceIDs {
+		rows := res[2*len(taps)+len(bridges)+i].Rows
+		hs := make([]holder, len(rows))
+		for j, row := range rows {
+			if hs[j].name, err = row.String("name"); err != nil {
+				return st, fmt.Errorf("read interfaces with iface-id %s: %w", id, err)
+			}
+			if hs[j].obs, err = decodeObserved(ovsdb.Result{}, ovsdb.Result{Rows: []ovsdb.Row{row}}); err != nil {
+				return st, fmt.Errorf("read interface %s: %w", hs[j].name, err)
+			}
+			if _, own := st.taps[hs[j].name]; !own {
+				others = append(others, &hs[j])
+			}
+		}
+		st.holders[id] = hs
+	}
+	if err := findPorts(ctx, db, others); err != nil {
+		return st, err
 	}
 
-	ops = ops[:0]
-	for _, tap := range withPort {
-		ops = append(ops, ovsdb.Select("Bridge", []ovsdb.Condition{ovsdb.Includes("ports", st.taps[tap].port)}, "name"))
-	}
-	res, err = db.Transact(ctx, ops...)
-	if err != nil {
-		return st, fmt.Errorf("find bridges of ports %v: %w", withPort, err)
-	}
-	for i, tap := range withPort {
-		if rows := res[i].Rows; len(rows) > 0 {
-			o := st.taps[tap]
-			if o.bridge, err = rows[0].String("name"); err != nil {
-				return st, fmt.Errorf("find bridge of port %s: %w", tap, err)
-			}
-			st.taps[tap] = o
+	var ports []ovsdb.UUID
+	for _, tap := range taps {
+		if p := st.taps[tap].port; p != "" {
+			ports = append(ports, p)
 		}
 	}
+	for _, h := range others {
+		if h.obs.port != "" {
+			ports = append(ports, h.obs.port)
+		}
+	}
+	bridgeOf, err := findBridges(ctx, db, ports)
+	if err != nil {
+		return st, err
+	}
+	for _, tap := range taps {
+		o := st.taps[tap]
+		o.bridge = bridgeOf[o.port]
+		st.taps[tap] = o
+	}
+	for id, hs := range st.holders {
+		for j := range hs {
+			if o, ok := st.taps[hs[j].name]; ok {
+				hs[j].obs = o
+				continue
+			}
+			hs[j].obs.bridge = bridgeOf[hs[j].obs.port]
+			hs[j].dead = hs[j].obs.owned() && deviceDead(hs[j].name, hs[j].obs)
+		}
+		st.holders[id] = hs
+	}
 	return st, nil
+}
+
+// findPorts fills in the Port rows holding the interfaces of hs.
+func findPorts(ctx context.Context, db *vswitch.DB, hs []*holder) error {
+	if len(hs) == 0 {
+		return nil
+	}
+	ops := make([]ovsdb.Operation, len(hs))
+	for i, h := range hs {
+		ops[i] = ovsdb.Select("Port", []ovsdb.Condition{ovsdb.Includes("interfaces", h.obs.iface)}, "_uuid", "external_ids", "interfaces")
+	}
+	res, err := db.Transact(ctx, ops...)
+	if err != nil {
+		return fmt.Errorf("find ports of interfaces: %w", err)
+	}
+	for i, h := range hs {
+		iface := h.obs
+		o, err := decodeObserved(res[i], ovsdb.Result{})
+		if err != nil {
+			return fmt.Errorf("find port of interface %s: %w", h.name, err)
+		}
+		o.iface, o.ifaceExt, o.ofport, o.ifaceError = iface.iface, iface.ifaceExt, iface.ofport, iface.ifaceError
+		h.obs = o
+	}
+	return nil
+}
+
+// findBridges returns the name of the bridge holding each of ports (absent
+// for a port no bridge holds).
+func findBridges(ctx context.Context, db *vswitch.DB, ports []ovsdb.UUID) (map[ovsdb.UUID]string, error) {
+	out := map[ovsdb.UUID]string{}
+	if len(ports) == 0 {
+		return out, nil
+	}
+	ops := make([]ovsdb.Operation, len(ports))
+	for i, p := range ports {
+		ops[i] = ovsdb.Select("Bridge", []ovsdb.Condition{ovsdb.Includes("ports", p)}, "name")
+	}
+	res, err := db.Transact(ctx, ops...)
+	if err != nil {
+		return nil, fmt.Errorf("find bridges of ports: %w", err)
+	}
+	for i, p := range ports {
+		if rows := res[i].Rows; len(rows) > 0 {
+			if out[p], err = rows[0].String("name"); err != nil {
+				return nil, fmt.Errorf("find bridge of port %s: %w", p, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// deviceDead reports whether the device a hostnet port was plugged for is
+// gone, or its name now belongs to another device.
+func deviceDead(name string, o observed) bool {
+	now, err := tapdev.Ifindex(name)
+	if errors.Is(err, tapdev.ErrNoDevice) {
+		return true
+	}
+	return err == nil && deviceChanged(target{ifindex: now}, o)
 }
 
 func decodeObserved(portRes, ifaceRes ovsdb.Result) (observed, error) {

@@ -75,6 +75,9 @@ type Outcome struct {
 	Bridge string
 	Action Action
 	OFPort int64
+	// Evicted names the dead hostnet ports that carried the NIC's iface-id
+	// and were removed in the plug's transaction.
+	Evicted []string
 }
 
 // Engine plugs and unplugs NICs on one host.
@@ -142,11 +145,12 @@ func (e *Engine) Validate(ctx context.Context, specs []portspec.PortSpec) error 
 			taps = append(taps, t.spec.Tap)
 		}
 	}
-	st, err := observe(ctx, e.DB, taps, bridgesOf(targets))
+	st, err := observe(ctx, e.DB, taps, bridgesOf(targets), ifaceIDsOf(targets))
 	if err != nil {
 		return err
 	}
-	return checkTargets(targets, st)
+	_, claimErr := planIfaceIDs(targets, st.holders)
+	return errors.Join(checkTargets(targets, st), claimErr)
 }
 
 // Plug puts every NIC of specs on its bridge in one transaction and waits
@@ -168,11 +172,13 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 			return nil, fmt.Errorf("%s: %w (hostnet must run in the network namespace of libvirtd and ovs-vswitchd)", t.spec.Label(), err)
 		}
 	}
-	st, err := observe(ctx, e.DB, taps, bridgesOf(targets))
+	ids := ifaceIDsOf(targets)
+	st, err := observe(ctx, e.DB, taps, bridgesOf(targets), ids)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkTargets(targets, st); err != nil {
+	evict, claimErr := planIfaceIDs(targets, st.holders)
+	if err := errors.Join(checkTargets(targets, st), claimErr); err != nil {
 		return nil, err
 	}
 
@@ -182,6 +188,16 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 	}
 
 	ops := []ovsdb.Operation{ovsdb.Comment(fmt.Sprintf("hostnet: %s %s%s", mode, strings.Join(taps, ", "), ofDomain(targets)))}
+	ours := tapsOf(targets)
+	for _, id := range ids {
+		ops = append(ops, waitHolders(id, ours, st.holders[id]))
+	}
+	for i := range targets {
+		for _, h := range evict[i] {
+			ops = append(ops, detachOps(h.obs.port)...)
+		}
+		outcomes[i].Evicted = evictedNames(evict[i])
+	}
 	for i, t := range targets {
 		obs := st.taps[t.spec.Tap]
 		brUUID := st.bridges[t.bridge]
@@ -202,6 +218,10 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 		}
 	}
 	if _, err := e.DB.TransactApplied(ctx, ops...); err != nil {
+		if isHolderRace(err) {
+			return nil, fmt.Errorf("plug %s: %w: another interface took or dropped vpc-port %s while hostnet was plugging (a concurrent plug); nothing was changed, retry: %v",
+				strings.Join(taps, ", "), ErrIfaceIDInUse, strings.Join(ids, ", "), err)
+		}
 		return nil, fmt.Errorf("plug %s: %w", strings.Join(taps, ", "), err)
 	}
 
@@ -269,7 +289,9 @@ func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcom
 			return fmt.Errorf("%s on %s: %w: %s", t.spec.Label(), t.bridge, ErrDevice, orUnknown(ifaceErr))
 		}
 		outcomes[i].OFPort = ofport
-		byBridge[t.bridge] = append(byBridge[t.bridge], FlowNIC{Spec: t.spec, OFPort: ofport})
+		if e.ownsFlows(t.bridge) {
+			byBridge[t.bridge] = append(byBridge[t.bridge], FlowNIC{Spec: t.spec, OFPort: ofport})
+		}
 	}
 	if e.Flows == nil {
 		return nil
@@ -280,6 +302,13 @@ func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcom
 		}
 	}
 	return nil
+}
+
+// ownsFlows reports whether hostnet keeps source-check flows on bridge.
+// Never on the OVN integration bridge: ovn-controller owns its whole
+// pipeline, and a hostnet flow there would send frames past it.
+func (e *Engine) ownsFlows(bridge string) bool {
+	return bridge != "" && bridge != e.Config.OVNIntegrationBridge
 }
 
 // undo removes the ports a failed Fresh plug created. It runs on its own

@@ -78,7 +78,7 @@ func (e *Engine) unplug(ctx context.Context, specs []portspec.PortSpec, domainUU
 			taps = append(taps, s.Tap)
 		}
 	}
-	st, err := observe(ctx, e.DB, taps, nil)
+	st, err := observe(ctx, e.DB, taps, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (e *Engine) unplug(ctx context.Context, specs []portspec.PortSpec, domainUU
 		default:
 			r.Removed = true
 			ops = append(ops, detachOps(obs.port)...)
-			if mac := obs.ifaceExt[KeyAttachedMAC]; mac != "" && obs.bridge != "" {
+			if mac := obs.ifaceExt[KeyAttachedMAC]; mac != "" && e.ownsFlows(obs.bridge) {
 				flowMACs[obs.bridge] = append(flowMACs[obs.bridge], mac)
 			}
 		}

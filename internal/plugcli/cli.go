@@ -40,7 +40,8 @@ Commands:
            --bridge BR | --wire WIRE | --vpc-port LSP   where it plugs (one)
            --vlan N            1..4094; 1 (default) = untagged, every VLAN passes
            --trunks LIST       e.g. 100,200-210: only these VLANs (tagged)
-           --src-check MODE    on | mac | off (default: on with --ip, else mac)
+           --src-check MODE    on | mac | off (default: on with --ip, else mac;
+                               a VPC port takes none: OVN's port_security checks it)
            --ip ADDR           an address the VM may send from (repeat)
            --vm-uuid UUID      the domain the NIC belongs to
            --vm-name NAME

@@ -114,7 +114,12 @@ func FromAttrs(a Attrs) (PortSpec, error) {
 	}
 
 	s.SrcCheck = SrcCheckMAC
-	if len(s.IPs) > 0 {
+	switch {
+	case s.VPCPort != "":
+		// OVN owns the integration bridge's pipeline: a hostnet flow there
+		// would send the VM's frames past it. OVN's port_security checks them.
+		s.SrcCheck = SrcCheckOff
+	case len(s.IPs) > 0:
 		s.SrcCheck = SrcCheckOn
 	}
 	if v, ok := a.Values[AttrSrcCheck]; ok {
@@ -124,6 +129,9 @@ func FromAttrs(a Attrs) (PortSpec, error) {
 		default:
 			fail(fmt.Errorf("src-check %q is not a mode; use on, mac or off", v))
 		}
+	}
+	if s.VPCPort != "" && s.SrcCheck != SrcCheckOff {
+		fail(fmt.Errorf("src-check %q on a vpc-port NIC: OVN checks a VPC port's sources (set port_security on logical port %s); remove src-check", s.SrcCheck, s.VPCPort))
 	}
 	if s.SrcCheck == SrcCheckOn && len(s.IPs) == 0 && len(errs) == 0 {
 		fail(errors.New("src-check on lists no ip, so the VM could send nothing but DHCP; add <hostnet:ip address=.../> or use src-check mac"))

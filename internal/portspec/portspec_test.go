@@ -36,6 +36,8 @@ func TestFromAttrsDefaultsAndModes(t *testing.T) {
 			PortVLAN{Tag: 300, Trunks: []int{100, 300}, Mode: "native-untagged"}, SrcCheckMAC},
 		{"ips default to src-check on", attrs("mac", "52:54:00:00:00:01", "wire", "wire1", "ip", "192.0.2.10"), ModeBRTrunk, PortVLAN{}, SrcCheckOn},
 		{"explicit off", attrs("mac", "52:54:00:00:00:01", "vpc-port", "lsp-1", "ip", "192.0.2.10", "src-check", "off"), ModeBRTrunk, PortVLAN{}, SrcCheckOff},
+		{"vpc-port defaults to off", attrs("mac", "52:54:00:00:00:01", "vpc-port", "lsp-1"), ModeBRTrunk, PortVLAN{}, SrcCheckOff},
+		{"vpc-port with ips still off", attrs("mac", "52:54:00:00:00:01", "vpc-port", "lsp-1", "ip", "192.0.2.10"), ModeBRTrunk, PortVLAN{}, SrcCheckOff},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +78,8 @@ func TestFromAttrsRefusals(t *testing.T) {
 		{"tap injection", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "tap", "vnet0,tag=5"), "tap:"},
 		{"vpc injection", attrs("mac", "52:54:00:00:00:01", "vpc-port", `lsp"x`), "vpc-port"},
 		{"vpc with vlan", attrs("mac", "52:54:00:00:00:01", "vpc-port", "lsp", "vlan", "100"), "take no vlan"},
+		{"vpc with src-check mac", attrs("mac", "52:54:00:00:00:01", "vpc-port", "lsp", "src-check", "mac"), `src-check "mac" on a vpc-port NIC`},
+		{"vpc with src-check on", attrs("mac", "52:54:00:00:00:01", "vpc-port", "lsp", "ip", "192.0.2.1", "src-check", "on"), "port_security on logical port lsp"},
 		{"bad src-check", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "src-check", "yes"), `src-check "yes"`},
 		{"on without ips", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "src-check", "on"), "src-check on lists no ip"},
 		{"ip with prefix", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "ip", "192.0.2.10/24"), `ip "192.0.2.10/24"`},
