@@ -109,7 +109,9 @@ func TestSrcCheckOnIPv4(t *testing.T) {
 		}
 		// The own IP with another MAC as ARP sender: a poisoning attempt.
 		expectBlocked(t, c,
-			func() { rawframe(t, vm, "eth0", "-kind", "arp", "-arp-sha", otherMAC, "-src", scIP4, "-target", "10.40.0.77") },
+			func() {
+				rawframe(t, vm, "eth0", "-kind", "arp", "-arp-sha", otherMAC, "-src", scIP4, "-target", "10.40.0.77")
+			},
 			[]string{"who-has 10.40.0.77"},
 			func() { rawframe(t, vm, "eth0", "-kind", "arp", "-src", scIP4, "-target", "10.40.0.78") },
 			[]string{"who-has 10.40.0.78 tell " + scIP4})
