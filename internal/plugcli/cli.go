@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -68,6 +70,14 @@ var help = []struct{ name, text string }{
 	{"gc", `  gc     Remove hostnet ports whose tap is gone or is another device now
          (a VM that crashed, a host that rebooted), and their flows. Ports
          hostnet did not plug, and live ones, are never touched.
+`},
+	{"watch", `  watch  Stay running: sync now, and again each time ovs-vswitchd comes back
+         after it exited, however it exited (restart, crash, kill) and
+         whoever restarted it, within a second. It notices through an
+         OpenFlow connection to a bridge's management socket, which
+         ovs-vswitchd closes when it exits. For the hostnet-watch unit;
+         hosts that only restart OVS through systemd have hostnet-reconcile.
+           --libvirt-state DIR status files (default /run/libvirt/qemu)
 `},
 	{"version", `  version  Print the version.
 `},
@@ -151,7 +161,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	run, ok := commands[cmd]
 	if !ok {
-		return printUsageError(stderr, "", fmt.Errorf("unknown command %q; the commands are add, del, show, sync, gc and version", cmd))
+		return printUsageError(stderr, "", fmt.Errorf("unknown command %q; the commands are add, del, show, sync, gc, watch and version", cmd))
 	}
 	if wantsHelp(rest) {
 		fmt.Fprint(stdout, commandUsage(cmd))
@@ -162,9 +172,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// command line is reported as such on a host without one.
 	env := &env{cfgPath: *cfgPath, log: logging.ForCLI("hostnet-plug", *verbose), stdout: stdout}
 	err := run(ctx, env, rest)
-	if env.db != nil {
-		env.db.Close()
-	}
+	env.closeDB()
 	var usage *usageError
 	switch {
 	case err == nil:
@@ -212,18 +220,27 @@ type env struct {
 	db      *vswitch.DB
 }
 
+// loadConfig reads the host config, once.
+func (e *env) loadConfig() error {
+	if e.cfg != nil {
+		return nil
+	}
+	cfg, warns, err := config.Load(config.Path(e.cfgPath))
+	for _, w := range warns {
+		e.log.Warn().Msg(w.Message)
+	}
+	if err != nil {
+		return err
+	}
+	e.cfg = cfg
+	return nil
+}
+
 // open reads the host config and connects to OVS (both once), and bounds
 // the command by the OVS timeout, scaled for commands that make many calls.
 func (e *env) open(ctx context.Context, calls int) (context.Context, context.CancelFunc, *plug.Engine, error) {
-	if e.cfg == nil {
-		cfg, warns, err := config.Load(config.Path(e.cfgPath))
-		for _, w := range warns {
-			e.log.Warn().Msg(w.Message)
-		}
-		if err != nil {
-			return ctx, func() {}, nil, err
-		}
-		e.cfg = cfg
+	if err := e.loadConfig(); err != nil {
+		return ctx, func() {}, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(calls)*e.cfg.OVSTimeout)
 	if e.db == nil {
@@ -236,12 +253,21 @@ func (e *env) open(ctx context.Context, calls int) (context.Context, context.Can
 	return ctx, cancel, &plug.Engine{DB: e.db, Config: e.cfg, Flows: flows.ForConfig(e.cfg)}, nil
 }
 
+// closeDB ends the OVS connection, if any.
+func (e *env) closeDB() {
+	if e.db != nil {
+		e.db.Close()
+		e.db = nil
+	}
+}
+
 var commands = map[string]func(context.Context, *env, []string) error{
-	"add":  cmdAdd,
-	"del":  cmdDel,
-	"show": cmdShow,
-	"sync": cmdSync,
-	"gc":   cmdGC,
+	"add":   cmdAdd,
+	"del":   cmdDel,
+	"show":  cmdShow,
+	"sync":  cmdSync,
+	"gc":    cmdGC,
+	"watch": cmdWatch,
 }
 
 // newFlags makes a subcommand's flag set; parse errors are usage errors.
@@ -267,7 +293,11 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
-// Main is what the thin main package calls.
+// Main is what the thin main package calls. SIGTERM and SIGINT cancel the
+// command (watch stops, exit 0).
 func Main() {
-	os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

@@ -85,18 +85,19 @@ func TestHelp(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, w := range []string{"add", "del", "show", "sync", "gc", "version", "--tap", "--mac", "--bridge", "--wire", "--vpc-port",
+	for _, w := range []string{"add", "del", "show", "sync", "gc", "watch", "version", "--tap", "--mac", "--bridge", "--wire", "--vpc-port",
 		"--vlan", "--trunks", "--src-check", "--ip", "--vm-uuid", "--json", "--libvirt-state", "--config", "Exit status"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("--help lacks %q", w)
 		}
 	}
 	for cmd, words := range map[string][]string{
-		"add":  {"hot-plug", "--tap", "--src-check", "on", "mac", "off", "Example"},
-		"del":  {"--tap", "--vm-uuid", "left alone"},
-		"show": {"--json", "VLAN mode", "source"},
-		"sync": {"OVSDB", "status files", "libvirt is not called", "ovs-vswitchd restarts", "--libvirt-state"},
-		"gc":   {"gone", "never touched"},
+		"add":   {"hot-plug", "--tap", "--src-check", "on", "mac", "off", "Example"},
+		"del":   {"--tap", "--vm-uuid", "left alone"},
+		"show":  {"--json", "VLAN mode", "source"},
+		"sync":  {"OVSDB", "status files", "libvirt is not called", "ovs-vswitchd restarts", "--libvirt-state"},
+		"gc":    {"gone", "never touched"},
+		"watch": {"ovs-vswitchd comes back", "crash", "hostnet-reconcile", "--libvirt-state"},
 	} {
 		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}} {
 			code, stdout, stderr := run(args...)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/hostnet/hostnet/internal/domain"
 	"github.com/hostnet/hostnet/internal/flows"
@@ -182,24 +183,33 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	running, err := runningNICs(e, *stateDir)
-	if err != nil {
-		return err
-	}
-	ctx, cancel, eng, err := e.open(ctx, 4)
-	defer cancel()
-	if err != nil {
-		return err
-	}
-	report, err := eng.Sync(ctx, running)
+	report, err := e.sync(ctx, *stateDir)
 	for _, o := range report.Plugged {
 		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck)
 	}
 	for _, s := range report.Skipped {
 		fmt.Fprintf(e.stdout, "%s: skipped: %s\n", s.Tap, s.Reason)
 	}
-	e.log.Info().Int("plugged", len(report.Plugged)).Int("skipped", len(report.Skipped)).Msg("sync done")
 	return err
+}
+
+// sync re-plugs every live port from OVSDB and the status files in
+// stateDir, and logs what it did.
+func (e *env) sync(ctx context.Context, stateDir string) (plug.SyncReport, error) {
+	start := time.Now()
+	running, err := runningNICs(e, stateDir)
+	if err != nil {
+		return plug.SyncReport{}, err
+	}
+	ctx, cancel, eng, err := e.open(ctx, 4)
+	defer cancel()
+	if err != nil {
+		return plug.SyncReport{}, err
+	}
+	report, err := eng.Sync(ctx, running)
+	e.log.Info().Int("plugged", len(report.Plugged)).Int("skipped", len(report.Skipped)).
+		Dur("duration", time.Since(start)).Msg("sync done")
+	return report, err
 }
 
 // runningNICs reads the hostnet NICs of the running domains from libvirt's

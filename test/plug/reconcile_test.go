@@ -72,21 +72,47 @@ func TestReconcileUnit(t *testing.T) {
 			t.Errorf("%s: [%s] %s = %q, want %q", reconcileUnit, c.section, c.key, got, c.want)
 		}
 	}
-	// systemd-analyze checks the executable exists: verify a copy that
-	// runs the binary built from this tree.
+	verifyUnit(t, path)
+}
+
+// TestWatchUnit: the unit of hostnet-plug watch keeps it running and is
+// valid for systemd.
+func TestWatchUnit(t *testing.T) {
+	const name = "packaging/systemd/hostnet-watch.service"
+	path := filepath.Join(harness.RepoRoot(t), name)
+	u := readUnit(t, path)
+	for _, c := range []struct{ section, key, want string }{
+		{"Unit", "After", "ovs-vswitchd.service"},
+		{"Service", "Type", "simple"},
+		{"Service", "ExecStart", "/usr/sbin/hostnet-plug watch"},
+		{"Service", "Restart", "always"},
+		{"Install", "WantedBy", "multi-user.target"},
+	} {
+		got := u[c.section][c.key]
+		if len(got) != 1 || !strings.Contains(" "+got[0]+" ", " "+c.want+" ") {
+			t.Errorf("%s: [%s] %s = %q, want %q", name, c.section, c.key, got, c.want)
+		}
+	}
+	verifyUnit(t, path)
+}
+
+// verifyUnit runs systemd-analyze verify on a copy of the unit that runs
+// the binary built from this tree (it checks the executable exists).
+func verifyUnit(t *testing.T, path string) {
+	t.Helper()
 	harness.RequireRoot(t)
 	bin := harness.Binary(t, "./plug")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	copyPath := filepath.Join(t.TempDir(), "hostnet-reconcile.service")
+	copyPath := filepath.Join(t.TempDir(), filepath.Base(path))
 	writeFile(t, copyPath, strings.Replace(string(data), "/usr/sbin/hostnet-plug", bin, 1))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := harness.RootNetns().Command(ctx, "systemd-analyze", "verify", copyPath).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
-		t.Errorf("systemd-analyze verify %s: %v\n%s", reconcileUnit, err, out)
+		t.Errorf("systemd-analyze verify %s: %v\n%s", filepath.Base(path), err, out)
 	}
 }
 
