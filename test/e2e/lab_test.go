@@ -27,6 +27,7 @@ type lab struct {
 	dir            string
 	kernel, initrd string
 	logFile        string
+	conf           string                    // host.conf (bound to /etc/hostnet/host.conf for libvirtd and its hooks)
 	peers          map[string]*harness.Netns // by address: peer100, peer200, peerPub
 }
 
@@ -74,6 +75,7 @@ func newLab(t *testing.T) *lab {
 		}
 	}
 	conf := filepath.Join(etc, "host.conf")
+	l.conf = conf
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(labConf, l.ovs.Rundir, filepath.Join(l.dir, "state"))), 0o644); err != nil {
 		t.Fatal(err)
 	}

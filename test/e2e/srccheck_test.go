@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"regexp"
 	"slices"
@@ -193,4 +194,43 @@ func readConsole(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return strings.ReplaceAll(string(b), "\r", "")
+}
+
+// TestSyncWithoutLibvirt: with libvirtd stopped, a running guest's port is
+// deleted by hand; `hostnet-plug sync`, reading libvirt's real status
+// files, brings it back with its flows, and the guest is reachable again.
+// Nothing answers on libvirt's socket, so sync cannot have asked libvirt.
+func TestSyncWithoutLibvirt(t *testing.T) {
+	l := newLab(t)
+	const mac = "52:54:00:52:00:01"
+	g := l.lv.StartGuest(t, l.guest("nolv", "a0000000-0000-4000-8000-000000000052", "hn_ping "+peer100+"\n",
+		guestNIC{mac: mac, attrs: `bridge="br0" vlan="100"`, ips: []string{"10.100.0.41"}, ip: "10.100.0.41/24"}))
+	l.lv.WaitConsole(t, g.Console, "HN-DONE", bootTimeout)
+	harness.ExpectReach(t, l.peers[peer100], "10.100.0.41")
+	flows, _ := l.flows(t, "br0", cookieOf(mac))
+
+	l.lv.StopLibvirtd(t)
+	if _, err := l.lv.VirshErr("list"); err == nil {
+		t.Fatal("libvirtd still answers after StopLibvirtd")
+	}
+	l.ovs.Vsctl(t, "del-port", "nolv-0")
+	harness.ExpectNoReach(t, l.peers[peer100], "10.100.0.41")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := l.ns.Command(ctx, harness.Binary(t, "./plug"), "sync", "--libvirt-state", l.lv.StatusDir())
+	cmd.Env = append(os.Environ(), "HOSTNET_CONFIG="+l.conf)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "nolv-0: created on br0 (access vlan 100, src-check on)") {
+		t.Fatalf("hostnet-plug sync: %v\n%s", err, out)
+	}
+	if got := l.ovs.Vsctl(t, "get", "port", "nolv-0", "tag"); got != "100" {
+		t.Errorf("nolv-0 tag after sync = %s, want 100", got)
+	}
+	ofport := l.ovs.Vsctl(t, "get", "interface", "nolv-0", "ofport")
+	if got, _ := l.flows(t, "br0", cookieOf(mac)); got != regexp.MustCompile(`in_port=\d+`).ReplaceAllString(flows, "in_port="+ofport) {
+		t.Errorf("flows after sync:\n%s\nwant (on the new port):\n%s", got, flows)
+	}
+	harness.ExpectReach(t, l.peers[peer100], "10.100.0.41")
+	l.lv.StartLibvirtd(t)
 }

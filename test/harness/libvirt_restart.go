@@ -16,14 +16,27 @@ import (
 // It returns once the new libvirtd answers; the reconnect hooks may still be running.
 func (l *Libvirt) RestartLibvirtd(t testing.TB) {
 	t.Helper()
+	l.StopLibvirtd(t)
+	l.StartLibvirtd(t)
+}
+
+// StopLibvirtd stops libvirtd alone: virtlogd and the domains' qemu keep running, and so does
+// the private mount namespace.
+func (l *Libvirt) StopLibvirtd(t testing.TB) {
+	t.Helper()
 	if err := stopPid(readPidfile(l.pidfile("libvirtd")), 10*time.Second); err != nil {
-		t.Fatalf("RestartLibvirtd: stop libvirtd: %v", err)
+		t.Fatalf("stop libvirtd: %v", err)
 	}
+}
+
+// StartLibvirtd starts libvirtd again after StopLibvirtd and waits until it answers.
+func (l *Libvirt) StartLibvirtd(t testing.TB) {
+	t.Helper()
 	// Re-enter the mount namespace through virtlogd, which outlives libvirtd: it holds the
 	// private /run/libvirt, /etc/libvirt, ... and the /sys of the network namespace.
 	logd := readPidfile(l.pidfile("virtlogd"))
 	if logd == 0 || !alive(logd) {
-		t.Fatalf("RestartLibvirtd: virtlogd of %s is not running; its mount namespace is gone", l.Dir)
+		t.Fatalf("StartLibvirtd: virtlogd of %s is not running; its mount namespace is gone", l.Dir)
 	}
 	args := []string{"nsenter", "--mount=/proc/" + strconv.Itoa(logd) + "/ns/mnt"}
 	if l.NS.Name != "" {
@@ -33,7 +46,7 @@ func (l *Libvirt) RestartLibvirtd(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	if _, err := run(RootNetns().Command(ctx, args...)); err != nil {
-		t.Fatalf("RestartLibvirtd: start libvirtd again: %v\n%s", err, tail(filepath.Join(l.Dir, "log", "libvirtd.log"), 30))
+		t.Fatalf("start libvirtd again: %v\n%s", err, tail(filepath.Join(l.Dir, "log", "libvirtd.log"), 30))
 	}
 	l.waitReady(t)
 }
