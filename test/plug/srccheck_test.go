@@ -192,7 +192,7 @@ func TestSrcCheckOnIPv6(t *testing.T) {
 			}, []string{scIP6 + " > " + peerIP6, "id 4012"})
 	})
 
-	t.Run("neighbour advertisement for another address", func(t *testing.T) {
+	t.Run("neighbour discovery for another address or MAC", func(t *testing.T) {
 		// From the VM's link-local address, claiming the peer's address (a
 		// poisoning attempt) and a free one: dropped. Its own: passes.
 		expectBlocked(t, c,
@@ -207,6 +207,37 @@ func TestSrcCheckOnIPv6(t *testing.T) {
 			[]string{scIP6 + " > ff02::1", "who has 2001:db8:40::96,"})
 		expectPassed(t, c, func() { rawframe(t, vm, "eth0", "-kind", "na", "-src", vmLL, "-target", scIP6, "-count", "1") },
 			vmLL+" > ff02::1", "neighbor advertisement, tgt is "+scIP6+",")
+		// The own address, but another MAC in the target link-layer option
+		// (the neighbour would send the VM's traffic there): dropped, like
+		// an ARP whose sender MAC lies. Without the option: passes.
+		c2 := harness.StartCapture(t, peer, "eth0", "icmp6")
+		expectBlocked(t, c2,
+			func() {
+				rawframe(t, vm, "eth0", "-kind", "na", "-src", vmLL, "-target", scIP6, "-nd-lladdr", otherMAC)
+				rawframe(t, vm, "eth0", "-kind", "na", "-src", scIP6, "-target", scIP6, "-nd-lladdr", otherMAC)
+				rawframe(t, vm, "eth0", "-kind", "na", "-src", vmLL, "-target", vmLL, "-nd-lladdr", otherMAC)
+			}, []string{"neighbor advertisement", "length 32"},
+			func() { rawframe(t, vm, "eth0", "-kind", "na", "-src", vmLL, "-target", scIP6, "-nd-lladdr", "none") },
+			[]string{"neighbor advertisement, tgt is " + scIP6 + ", length 24"})
+		expectPassed(t, c2, func() { rawframe(t, vm, "eth0", "-kind", "na", "-src", vmLL, "-target", vmLL, "-count", "1") },
+			"neighbor advertisement, tgt is "+vmLL+", length 32")
+		// Solicitations carry the sender's link-layer address, which the
+		// neighbour stores for the source address: only the NIC's MAC (or
+		// none; none at all from ::, duplicate address detection) passes.
+		expectBlocked(t, c2,
+			func() {
+				rawframe(t, vm, "eth0", "-kind", "ns", "-src", scIP6, "-target", "2001:db8:40::81", "-nd-lladdr", otherMAC)
+				rawframe(t, vm, "eth0", "-kind", "ns", "-src", vmLL, "-target", "2001:db8:40::81", "-nd-lladdr", otherMAC)
+				rawframe(t, vm, "eth0", "-kind", "ns", "-src", "::", "-target", "2001:db8:40::81", "-nd-lladdr", scMAC)
+			}, []string{"who has 2001:db8:40::81,"},
+			func() {
+				rawframe(t, vm, "eth0", "-kind", "ns", "-src", scIP6, "-target", "2001:db8:40::82", "-nd-lladdr", "none")
+			},
+			[]string{scIP6 + " > ff02::1", "who has 2001:db8:40::82, length 24"})
+		expectPassed(t, c2, func() {
+			rawframe(t, vm, "eth0", "-kind", "ns", "-src", "::", "-target", "2001:db8:40::83", "-count", "1")
+		},
+			":: > ff02::1", "who has 2001:db8:40::83, length 24")
 		// From another MAC, even for the own address: dropped.
 		expectBlocked(t, c,
 			func() {

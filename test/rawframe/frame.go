@@ -20,6 +20,10 @@ type Frame struct {
 	Target netip.Addr
 	// ARPSenderMAC is the ARP sender hardware address; nil = SrcMAC.
 	ARPSenderMAC net.HardwareAddr
+	// NDLinkLayer is the link-layer address option of an NA (target) or NS
+	// (source); nil = SrcMAC. NoNDOption leaves the option out.
+	NDLinkLayer net.HardwareAddr
+	NoNDOption  bool
 	// ID is the ICMP echo identifier, so a capture can tell one test's
 	// frames from another's.
 	ID      uint16
@@ -93,9 +97,14 @@ func (f Frame) Bytes(seq uint16) ([]byte, error) {
 			optType = 2 // target link-layer address
 		}
 		m = append(m, f.Target.AsSlice()...)
-		if !f.Src.IsUnspecified() { // DAD carries no link-layer option
+		lladdr := f.NDLinkLayer
+		if lladdr == nil {
+			lladdr = f.SrcMAC
+		}
+		// DAD (from ::) carries no link-layer option unless one is asked for.
+		if (!f.Src.IsUnspecified() || f.NDLinkLayer != nil) && !f.NoNDOption {
 			m = append(m, optType, 1)
-			m = append(m, f.SrcMAC...)
+			m = append(m, lladdr...)
 		}
 		return f.ether(etherIPv6, ipv6(f.Src, f.Dst, 255, m)), nil
 	}

@@ -95,3 +95,19 @@ func TestBadFrames(t *testing.T) {
 		}
 	}
 }
+
+func TestNDOption(t *testing.T) {
+	f := Frame{Kind: "na", SrcMAC: macA, DstMAC: macB, Src: netip.MustParseAddr("fe80::1"), Dst: netip.MustParseAddr("ff02::1"),
+		Target: netip.MustParseAddr("2001:db8::9"), NDLinkLayer: macB}
+	b, err := f.Bytes(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if icmp := b[54:]; !bytes.Equal(icmp[26:32], macB) || !bytes.Equal(b[6:12], macA) {
+		t.Errorf("NA with another target link-layer address: % x", b)
+	}
+	f.NoNDOption = true
+	if b, _ := f.Bytes(1); len(b[54:]) != 24 {
+		t.Errorf("NA without option is %d bytes of ICMPv6, want 24", len(b[54:]))
+	}
+}

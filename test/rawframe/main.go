@@ -37,6 +37,7 @@ func run(args []string) error {
 	srcMAC := fs.String("src-mac", "", "Ethernet source (default: the interface's MAC)")
 	dstMAC := fs.String("dst-mac", "", "Ethernet destination (default: broadcast, or the IPv6 multicast group of -dst)")
 	arpSHA := fs.String("arp-sha", "", "ARP sender MAC (default: -src-mac)")
+	ndLL := fs.String("nd-lladdr", "", `link-layer address option of na/ns (default: -src-mac; "none": no option)`)
 	src := fs.String("src", "", "source IP (ARP: sender IP)")
 	dst := fs.String("dst", "", "destination IP (na/ns default ff02::1)")
 	target := fs.String("target", "", "ARP target IP, ND target")
@@ -61,6 +62,15 @@ func run(args []string) error {
 	}
 	if *arpSHA != "" {
 		if f.ARPSenderMAC, err = net.ParseMAC(*arpSHA); err != nil {
+			return err
+		}
+	}
+	switch *ndLL {
+	case "":
+	case "none":
+		f.NoNDOption = true
+	default:
+		if f.NDLinkLayer, err = net.ParseMAC(*ndLL); err != nil {
 			return err
 		}
 	}
