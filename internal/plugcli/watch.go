@@ -12,8 +12,9 @@ import (
 // time between two syncs (a connection that keeps closing at once must not
 // make watch spin).
 const (
-	watchRetry  = 100 * time.Millisecond
-	watchMinGap = time.Second
+	watchRetry    = 100 * time.Millisecond
+	watchMinGap   = time.Second
+	watchMaxRetry = 30 * time.Second // between syncs that keep failing
 )
 
 // cmdWatch syncs at start and again each time ovs-vswitchd comes back
@@ -30,7 +31,9 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 	rundir := e.cfg.OVSRundir
 	e.log.Info().Str("ovs_rundir", rundir).Msg("watching for ovs-vswitchd restarts")
 	var lastSync time.Time
-	synced := "" // the ovs-vswitchd last synced, "" = none or unknown
+	synced := ""            // the ovs-vswitchd last synced, "" = none or unknown
+	attempted := ""         // the ovs-vswitchd of the last sync, whatever its outcome
+	var retry time.Duration // after a failed sync: when to try again
 	for {
 		conn, err := waitForSwitch(ctx, e, rundir)
 		if err != nil {
@@ -38,33 +41,43 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 		}
 		id := switchwatch.Identity(rundir)
 		if id == "" || id != synced {
-			if !lastSync.IsZero() {
-				e.log.Warn().Str("was", synced).Str("now", id).Msg("ovs-vswitchd restarted; syncing ports and flows")
+			if !lastSync.IsZero() && (id != attempted || id == "") {
+				e.log.Warn().Str("was", attempted).Str("now", id).Msg("ovs-vswitchd restarted; syncing ports and flows")
 			}
 			if id == "" {
 				// Cannot tell a new process from the old one: sync, but
 				// never more than once a watchMinGap.
 				sleepCtx(ctx, watchMinGap-time.Since(lastSync))
 			}
-			lastSync = time.Now()
-			if _, err := e.sync(ctx, *stateDir); err != nil {
-				// Logged and kept going: the rest of the host is synced,
-				// and the failing domain is the operator's to look at.
-				e.log.Error().Err(err).Msg("sync failed")
-			}
-			synced = id
+			lastSync, attempted = time.Now(), id
+			e.cfg = nil // host.conf may have changed since the last sync
+			_, err := e.sync(ctx, *stateDir)
 			// A fresh database connection for the next sync: ovsdb-server
 			// may restart in between too.
 			e.closeDB()
+			if err != nil {
+				// The rest of the host is synced; the failing domains get
+				// another try, less and less often, until one succeeds.
+				retry = min(max(2*retry, watchMinGap), watchMaxRetry)
+				synced = ""
+				e.log.Error().Err(err).Dur("retry_in", retry).Msg("sync failed")
+			} else {
+				retry, synced = 0, id
+			}
 		}
 		e.log.Info().Str("socket", conn.Socket).Str("ovs_vswitchd", id).Msg("watching ovs-vswitchd")
-		err = conn.Wait(ctx)
+		waitCtx, cancel := ctx, context.CancelFunc(func() {})
+		if retry > 0 {
+			waitCtx, cancel = context.WithTimeout(ctx, retry)
+		}
+		_ = conn.Wait(waitCtx)
+		cancel()
 		conn.Close()
-		if err != nil {
+		if ctx.Err() != nil {
 			return nil // stopped
 		}
-		// It exited, or closed its connections and runs on (which it does
-		// once after it starts): the identity after reconnecting tells.
+		// It exited, closed its connections and runs on (which it does once
+		// after it starts), or a retry is due: the identity tells.
 		e.log.Debug().Msg("ovs-vswitchd closed the OpenFlow connection")
 	}
 }

@@ -137,3 +137,96 @@ func TestWatch(t *testing.T) {
 		t.Errorf("watch still runs 5 s after SIGTERM")
 	}
 }
+
+// startWatch runs `hostnet-plug watch` in the host namespace until the
+// test ends, and waits until it watches.
+func (h *host) startWatch(t *testing.T, stateDir string) *syncBuffer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := h.ns.Command(ctx, harness.Binary(t, "./plug"), "watch", "--libvirt-state", stateDir)
+	cmd.Env = append(os.Environ(), "HOSTNET_CONFIG="+h.conf)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("hostnet-plug watch output:\n%s", logs.String())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "watching ovs-vswitchd ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("watch did not start watching:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return logs
+}
+
+// TestWatchRetriesFailedSync: a running domain that cannot be plugged (its
+// bridge is missing) does not keep the others from getting their flows
+// back after a restart, and watch tries it again, less and less often,
+// until it works: here once the bridge exists, with no restart of OVS.
+func TestWatchRetriesFailedSync(t *testing.T) {
+	h := newHost(t)
+	h.vm(t, "vnet0", "52:54:00:00:4a:01", "10.50.0.1/24")
+	h.mustHook(t, "good", "start", "begin", domainXML("good", uuidA,
+		nic{mac: "52:54:00:00:4a:01", tap: "vnet0", attrs: `bridge="br0" vlan="100"`, ips: []string{"10.50.0.1"}}))
+	h.vm(t, "vbad", "52:54:00:00:4a:02", "")
+	state := t.TempDir()
+	writeFile(t, state+"/bad.xml", "<domstatus state='running'>\n"+domainXML("bad", uuidB,
+		nic{mac: "52:54:00:00:4a:02", tap: "vbad", attrs: `bridge="brlate" vlan="7"`})+"</domstatus>\n")
+	const cookie = "0x484e525400004a01"
+	flows := flowTexts(h.flows(t, "br0", cookie))
+
+	logs := h.startWatch(t, state)
+	if !strings.Contains(logs.String(), "sync failed") || !strings.Contains(logs.String(), "brlate") {
+		t.Fatalf("watch did not report the domain it cannot plug:\n%s", logs.String())
+	}
+	start := time.Now()
+	h.ovs.RestartVswitchd(t)
+	for flowTexts(h.flows(t, "br0", cookie)) != flows {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("the good domain's flows are not back 5 s after the restart")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	h.ovs.AddBridge(t, "brlate")
+	deadline := time.Now().Add(45 * time.Second) // the retry interval has grown to a few seconds
+	for {
+		out, err := h.ovs.VsctlErr("port-to-br", "vbad")
+		if err == nil && strings.TrimSpace(out) == "brlate" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watch did not plug vbad once brlate existed:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := h.get(t, "port", "vbad", "tag"); got != "7" {
+		t.Errorf("vbad tag = %s, want 7", got)
+	}
+	// Once that sync has been logged as a success, watch only watches.
+	for {
+		text := strings.TrimSpace(logs.String())
+		last := text[strings.LastIndex(text, "\n")+1:]
+		if strings.Contains(last, "watching ovs-vswitchd ") && !strings.Contains(text[strings.LastIndex(text, "sync done"):], "sync failed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watch did not log a successful sync:\n%s", text)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	syncs := strings.Count(logs.String(), "sync done")
+	time.Sleep(3 * time.Second)
+	if now := strings.Count(logs.String(), "sync done"); now != syncs {
+		t.Errorf("watch kept syncing after a sync succeeded (%d more)", now-syncs)
+	}
+}
