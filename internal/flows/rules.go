@@ -25,8 +25,8 @@ const Table = 0
 const (
 	PriorityDrop      = 30000 // everything else from the port
 	PriorityAllow     = 30100 // frames that pass
-	PriorityNDDrop    = 30150 // neighbour advertisements for others' addresses
-	PriorityNDAllowed = 30200 // neighbour advertisements for the NIC's addresses
+	PriorityNDDrop    = 30150 // neighbour solicitations and advertisements not allowed below
+	PriorityNDAllowed = 30200 // ND for the NIC's addresses with its MAC
 )
 
 // cookieTag marks hostnet's flows in the top 16 bits ("HN"); the low 48
@@ -75,7 +75,8 @@ const (
 // Rules returns the flows of one NIC plugged as OpenFlow port ofport: none
 // for src-check off; MAC only for mac; MAC and its IPs for on, plus DHCP
 // discovery, ARP probes, IPv6 link-local traffic and duplicate address
-// detection, which a VM needs before or besides its own addresses.
+// detection, which a VM needs before or besides its own addresses. ARP and
+// neighbour discovery may only bind the NIC's addresses to the NIC's MAC.
 func Rules(s portspec.PortSpec, ofport int) ([]*ovs.Flow, error) {
 	if s.SrcCheck == portspec.SrcCheckOff {
 		return nil, nil
@@ -100,22 +101,45 @@ func Rules(s portspec.PortSpec, ofport int) ([]*ovs.Flow, error) {
 		}, nil
 	}
 
+	// Neighbour discovery carries a link-layer address that neighbours
+	// store for an IP, like an ARP sender MAC: only the NIC's own (or none)
+	// may go with its addresses. So every NS and NA is dropped above the
+	// plain IPv6 rules unless one of these allows it.
+	zeroMAC := net.HardwareAddr{0, 0, 0, 0, 0, 0}
+	nd := func(typ uint8, addr ovs.Match, lladdr func(net.HardwareAddr) ovs.Match) []*ovs.Flow {
+		return []*ovs.Flow{
+			flow(PriorityNDAllowed, ovs.ProtocolICMPv6, fromMAC(ovs.ICMP6Type(typ), addr, lladdr(hw)), normal),
+			flow(PriorityNDAllowed, ovs.ProtocolICMPv6, fromMAC(ovs.ICMP6Type(typ), addr, lladdr(zeroMAC)), normal),
+		}
+	}
+	// A solicitation from one of the NIC's addresses (link-local ones
+	// included); an advertisement for one of them.
+	ns := func(src string) []*ovs.Flow {
+		return nd(icmp6NeighborSolicitation, ovs.IPv6Source(src), ovs.NeighborDiscoverySourceLinkLayer)
+	}
+	na := func(target string) []*ovs.Flow {
+		return nd(icmp6NeighborAdvertisement, ovs.NeighborDiscoveryTarget(target), ovs.NeighborDiscoveryTargetLinkLayer)
+	}
+
 	out := []*ovs.Flow{
 		// DHCP discovery and requests are sent before the VM has its address.
 		flow(PriorityAllow, ovs.ProtocolUDPv4, fromMAC(ovs.NetworkSource("0.0.0.0"),
 			ovs.TransportSourcePort(dhcpClientPort), ovs.TransportDestinationPort(dhcpServerPort)), normal),
 		// ARP probes (RFC 5227) carry sender address 0.0.0.0.
 		flow(PriorityAllow, ovs.ProtocolARP, fromMAC(ovs.ARPSourceProtocolAddress("0.0.0.0"), ovs.ARPSourceHardwareAddress(hw)), normal),
-		// IPv6 link-local traffic, neighbour and router discovery from it.
+		// IPv6 link-local traffic, router discovery and MLD from it.
 		flow(PriorityAllow, ovs.ProtocolIPv6, fromMAC(ovs.IPv6Source(linkLocalV6.String())), normal),
-		// Duplicate address detection is sent from the unspecified address.
-		flow(PriorityAllow, ovs.ProtocolICMPv6, fromMAC(ovs.IPv6Source("::"), ovs.ICMP6Type(icmp6NeighborSolicitation)), normal),
+		// Duplicate address detection is sent from the unspecified address,
+		// without a link-layer address, and joins its multicast group first.
+		flow(PriorityNDAllowed, ovs.ProtocolICMPv6, fromMAC(ovs.IPv6Source("::"), ovs.ICMP6Type(icmp6NeighborSolicitation),
+			ovs.NeighborDiscoverySourceLinkLayer(zeroMAC)), normal),
 		flow(PriorityAllow, ovs.ProtocolICMPv6, fromMAC(ovs.IPv6Source("::"), ovs.ICMP6Type(icmp6MLDv2Report)), normal),
-		// A neighbour advertisement may only announce the NIC's addresses.
-		flow(PriorityNDAllowed, ovs.ProtocolICMPv6, fromMAC(ovs.ICMP6Type(icmp6NeighborAdvertisement),
-			ovs.NeighborDiscoveryTarget(linkLocalV6.String())), normal),
+		// Every other solicitation and advertisement: dropped.
+		flow(PriorityNDDrop, ovs.ProtocolICMPv6, []ovs.Match{ovs.ICMP6Type(icmp6NeighborSolicitation)}, drop),
 		flow(PriorityNDDrop, ovs.ProtocolICMPv6, []ovs.Match{ovs.ICMP6Type(icmp6NeighborAdvertisement)}, drop),
 	}
+	out = append(out, ns(linkLocalV6.String())...)
+	out = append(out, na(linkLocalV6.String())...)
 	for _, ip := range s.IPs {
 		a := ip.String()
 		if ip.Is4() {
@@ -124,9 +148,9 @@ func Rules(s portspec.PortSpec, ofport int) ([]*ovs.Flow, error) {
 				flow(PriorityAllow, ovs.ProtocolARP, fromMAC(ovs.ARPSourceProtocolAddress(a), ovs.ARPSourceHardwareAddress(hw)), normal))
 			continue
 		}
-		out = append(out,
-			flow(PriorityAllow, ovs.ProtocolIPv6, fromMAC(ovs.IPv6Source(a)), normal),
-			flow(PriorityNDAllowed, ovs.ProtocolICMPv6, fromMAC(ovs.ICMP6Type(icmp6NeighborAdvertisement), ovs.NeighborDiscoveryTarget(a)), normal))
+		out = append(out, flow(PriorityAllow, ovs.ProtocolIPv6, fromMAC(ovs.IPv6Source(a)), normal))
+		out = append(out, ns(a)...)
+		out = append(out, na(a)...)
 	}
 	return append(out, flow(PriorityDrop, "", nil, drop)), nil
 }

@@ -72,8 +72,14 @@ func TestRulesOn(t *testing.T) {
 		"udp,in_port=7,dl_src=52:54:00:00:00:04,nw_src=0.0.0.0,tp_src=68,tp_dst=67,",
 		"ipv6,in_port=7,dl_src=52:54:00:00:00:04,ipv6_src=2001:db8::10,",
 		"ipv6,in_port=7,dl_src=52:54:00:00:00:04,ipv6_src=fe80::/10,",
-		"icmp6,in_port=7,dl_src=52:54:00:00:00:04,ipv6_src=::,icmpv6_type=135,",
-		"icmp6,in_port=7,dl_src=52:54:00:00:00:04,icmpv6_type=136,nd_target=2001:db8::10,",
+		"priority=30200,icmp6,in_port=7,dl_src=52:54:00:00:00:04,ipv6_src=::,icmpv6_type=135,nd_sll=00:00:00:00:00:00,",
+		// ND binds the NIC's addresses to its MAC only, or to none.
+		"priority=30200,icmp6,in_port=7,dl_src=52:54:00:00:00:04,icmpv6_type=136,nd_target=2001:db8::10,nd_tll=52:54:00:00:00:04,",
+		"priority=30200,icmp6,in_port=7,dl_src=52:54:00:00:00:04,icmpv6_type=136,nd_target=2001:db8::10,nd_tll=00:00:00:00:00:00,",
+		"priority=30200,icmp6,in_port=7,dl_src=52:54:00:00:00:04,icmpv6_type=136,nd_target=fe80::/10,nd_tll=52:54:00:00:00:04,",
+		"priority=30200,icmp6,in_port=7,dl_src=52:54:00:00:00:04,icmpv6_type=135,ipv6_src=2001:db8::10,nd_sll=52:54:00:00:00:04,",
+		"priority=30200,icmp6,in_port=7,dl_src=52:54:00:00:00:04,icmpv6_type=135,ipv6_src=fe80::/10,nd_sll=00:00:00:00:00:00,",
+		"priority=30150,icmp6,in_port=7,icmpv6_type=135,",
 		"priority=30150,icmp6,in_port=7,icmpv6_type=136,",
 		"priority=30000,in_port=7,table=0,idle_timeout=0,cookie=0x484e525400000004,actions=drop",
 	} {
@@ -86,5 +92,11 @@ func TestRulesOn(t *testing.T) {
 	}
 	if strings.Contains(got, "192.0.2.11") {
 		t.Error("unexpected address")
+	}
+	// Every ND allow names the NIC's MAC or the zero MAC as link-layer address.
+	for _, line := range strings.Split(got, "\n") {
+		if strings.Contains(line, "priority=30200") && !strings.Contains(line, "nd_sll=") && !strings.Contains(line, "nd_tll=") {
+			t.Errorf("ND allow without a link-layer match: %s", line)
+		}
 	}
 }

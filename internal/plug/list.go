@@ -135,6 +135,12 @@ func (e *Engine) GC(ctx context.Context) ([]Removal, error) {
 		if !p.DeviceGone && !p.Stale {
 			continue
 		}
+		if p.row == "" {
+			// The Interface carries hostnet's marker, its Port does not:
+			// half of it is someone else's, so none of it is removed.
+			removals = append(removals, Removal{Tap: p.Tap, Bridge: p.Bridge, Reason: "its Port row is not a hostnet VM port"})
+			continue
+		}
 		r := Removal{Tap: p.Tap, Bridge: p.Bridge, Removed: true, Reason: "device gone"}
 		if p.Stale {
 			r.Reason = "device replaced"

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -23,44 +25,85 @@ import (
 	"github.com/hostnet/hostnet/internal/vswitch"
 )
 
+// help is each command's section of the help, in the order shown.
+var help = []struct{ name, text string }{
+	{"add", `  add    Plug one tap: put it on its bridge with its VLAN settings, install
+         its source-check flows and, for a VPC port, its OVN binding. Use it
+         after hot-plugging a NIC (libvirt runs no hook for that). Idempotent:
+         a port already plugged for this device is fixed in place, one left
+         by a dead device of the same name is replaced. The flags are the
+         attributes of the domain's hostnet metadata.
+           --tap TAP           the tap device (required)
+           --mac MAC           the VM-side MAC of the NIC (required)
+           --bridge BR | --wire WIRE | --vpc-port LSP   where it plugs (exactly one)
+           --vlan N            1..4094; 1 (default) = untagged, every VLAN passes;
+                               any other = access port of that VLAN
+           --trunks LIST       e.g. 100,200-210: only these VLANs, tagged (with
+                               --vlan N, N is the native, untagged one)
+           --src-check MODE    on (MAC and --ip addresses), mac (MAC only) or
+                               off; default: on with --ip, else mac (a VPC
+                               port takes none: OVN's port_security checks it)
+           --ip ADDR           an address the VM may send from (repeat)
+           --vm-uuid UUID      the domain the NIC belongs to (del --vm-uuid,
+                               the hook's unplug and show use it)
+           --vm-name NAME      the domain's name, for show and the logs
+         Example: hostnet-plug add --tap vnet7 --mac 52:54:00:12:34:56 \
+                    --bridge br0 --vlan 100 --ip 192.0.2.10 --vm-uuid UUID
+`},
+	{"del", `  del    Unplug taps: remove their ports and flows. Only ports hostnet
+         plugged are touched; others are reported and left alone.
+           --tap TAP           a tap to unplug (repeat)
+           --vm-uuid UUID      only ports of this domain; without --tap, all of them
+`},
+	{"show", `  show   List hostnet's ports: tap, bridge, domain, MAC, VLAN mode, source
+         check, its flows (installed/expected) and state (ok, flows
+         missing, device gone, ...).
+           --json              machine-readable output
+`},
+	{"sync", `  sync   Re-plug every live hostnet port in place and reinstall its flows,
+         from what OVSDB stores on each port and from libvirt's status files
+         of the running domains (libvirt is not called), which also brings
+         back ports deleted by hand. Run after ovs-vswitchd restarts (the
+         hostnet-reconcile unit does) or to repair ports changed by hand.
+         Ports whose device is gone are left for gc.
+           --libvirt-state DIR status files (default /run/libvirt/qemu)
+`},
+	{"gc", `  gc     Remove hostnet ports whose tap is gone or is another device now
+         (a VM that crashed, a host that rebooted), and their flows. Ports
+         hostnet did not plug, and live ones, are never touched.
+`},
+	{"watch", `  watch  Stay running: sync now, and again each time ovs-vswitchd comes back
+         after it exited, however it exited (restart, crash, kill) and
+         whoever restarted it, within a second. It notices through an
+         OpenFlow connection to a bridge's management socket, which
+         ovs-vswitchd closes when it exits. For the hostnet-watch unit;
+         hosts that only restart OVS through systemd have hostnet-reconcile.
+           --libvirt-state DIR status files (default /run/libvirt/qemu)
+`},
+	{"version", `  version  Print the version.
+`},
+}
+
 // Usage is the help of hostnet-plug.
-const Usage = `hostnet-plug: plug VM NICs into the host's Open vSwitch bridges, the way
+var Usage = func() string {
+	var b strings.Builder
+	b.WriteString(`hostnet-plug: plug VM NICs into the host's Open vSwitch bridges, the way
 the hostnet libvirt hook does it, for NIC hot-plug, inspection and repair.
 
 Usage:
   hostnet-plug [--config FILE] COMMAND [flags]
+  hostnet-plug COMMAND --help
 
 Commands:
-  add    Plug one tap: put it on its bridge with its VLAN settings, install
-         its source-check flows and, for a VPC port, its OVN binding. Use it
-         after hot-plugging a NIC (libvirt runs no hook for that). Idempotent:
-         a port already plugged for this device is fixed in place.
-           --tap TAP           the tap device (required)
-           --mac MAC           the VM-side MAC of the NIC (required)
-           --bridge BR | --wire WIRE | --vpc-port LSP   where it plugs (one)
-           --vlan N            1..4094; 1 (default) = untagged, every VLAN passes
-           --trunks LIST       e.g. 100,200-210: only these VLANs (tagged)
-           --src-check MODE    on | mac | off (default: on with --ip, else mac;
-                               a VPC port takes none: OVN's port_security checks it)
-           --ip ADDR           an address the VM may send from (repeat)
-           --vm-uuid UUID      the domain the NIC belongs to
-           --vm-name NAME
-  del    Unplug taps: remove their ports and flows. Only ports hostnet
-         plugged are touched.
-           --tap TAP           (repeat)
-           --vm-uuid UUID      only if the port belongs to this domain
-  show   List hostnet's ports: tap, bridge, domain, MAC, VLAN mode, source
-         check and whether its flows are in place.
-           --json              machine-readable output
-  sync   Re-plug every live hostnet port in place and reinstall its flows,
-         from OVSDB and from libvirt's status files of the running domains
-         (libvirt is not called). Run after ovs-vswitchd restarts (the
-         hostnet-reconcile unit does) or to repair ports changed by hand.
-           --libvirt-state DIR status files (default /run/libvirt/qemu)
-  gc     Remove hostnet ports whose tap is gone (a VM that crashed, a host
-         that rebooted), and their flows. Other ports are never touched.
-  version
+`)
+	for _, h := range help {
+		b.WriteString(h.text)
+	}
+	b.WriteString(globalHelp)
+	return b.String()
+}()
 
+const globalHelp = `
 Global flags:
   --config FILE   host config (default $HOSTNET_CONFIG, else /etc/hostnet/host.conf)
   -v              log debug detail
@@ -68,8 +111,23 @@ Global flags:
 Exit status: 0 done, 1 failed or refused, 2 usage error.
 `
 
-// errUsage marks a command line that is wrong (exit 2).
-var errUsage = errors.New("usage")
+// commandUsage is the help of one command.
+func commandUsage(name string) string {
+	for _, h := range help {
+		if h.name == name {
+			return "Usage: hostnet-plug [--config FILE] " + name + " [flags]\n\n" + h.text + globalHelp
+		}
+	}
+	return Usage
+}
+
+// usageError is a command line that is wrong (exit 2): a flag missing, a
+// value that does not parse.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
 // Run runs hostnet-plug with args (without the program name) and returns
 // the exit status.
@@ -81,44 +139,47 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	help := global.Bool("help", false, "")
 	global.BoolVar(help, "h", false, "")
 	if err := global.Parse(args); err != nil {
-		return usageError(stderr, err)
+		return printUsageError(stderr, "", err)
 	}
-	if *help || global.NArg() == 0 || global.Arg(0) == "help" {
+	if *help || global.NArg() == 0 {
 		fmt.Fprint(stdout, Usage)
-		if global.NArg() == 0 && !*help {
+		if !*help {
 			return 2
 		}
 		return 0
 	}
 	cmd, rest := global.Arg(0), global.Args()[1:]
+	if cmd == "help" {
+		if len(rest) > 0 {
+			cmd = rest[0]
+		}
+		fmt.Fprint(stdout, commandUsage(cmd))
+		return 0
+	}
 	if cmd == "version" {
 		fmt.Fprintln(stdout, "hostnet-plug", version.Version)
 		return 0
 	}
 	run, ok := commands[cmd]
 	if !ok {
-		return usageError(stderr, fmt.Errorf("unknown command %q", cmd))
+		return printUsageError(stderr, "", fmt.Errorf("unknown command %q; the commands are add, del, show, sync, gc, watch and version", cmd))
+	}
+	if wantsHelp(rest) {
+		fmt.Fprint(stdout, commandUsage(cmd))
+		return 0
 	}
 
-	log := logging.ForCLI("hostnet-plug", *verbose)
-	cfg, warns, err := config.Load(config.Path(*cfgPath))
-	for _, w := range warns {
-		log.Warn().Msg(w.Message)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "hostnet-plug: %v\n", err)
-		return 1
-	}
-	env := &env{cfg: cfg, log: log, stdout: stdout}
-	err = run(ctx, env, rest)
-	if env.db != nil {
-		env.db.Close()
-	}
+	// The config is read when a command first needs OVS, so a wrong
+	// command line is reported as such on a host without one.
+	env := &env{cfgPath: *cfgPath, log: logging.ForCLI("hostnet-plug", *verbose), stdout: stdout}
+	err := run(ctx, env, rest)
+	env.closeDB()
+	var usage *usageError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, errUsage):
-		return usageError(stderr, err)
+	case errors.As(err, &usage):
+		return printUsageError(stderr, cmd, err)
 	default:
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(stderr, "hostnet-plug %s: %s\n", cmd, line)
@@ -127,43 +188,87 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func usageError(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "hostnet-plug: %v\nRun hostnet-plug --help for usage.\n", err)
+// printUsageError prints one line: what is wrong and where the help is.
+func printUsageError(stderr io.Writer, cmd string, err error) int {
+	msg := err.Error()
+	prefix, helpCmd := "hostnet-plug", "hostnet-plug --help"
+	if cmd != "" {
+		prefix, helpCmd = "hostnet-plug "+cmd, "hostnet-plug "+cmd+" --help"
+	}
+	fmt.Fprintf(stderr, "%s: %s (see %s)\n", prefix, strings.ReplaceAll(msg, "\n", "; "), helpCmd)
 	return 2
+}
+
+// wantsHelp reports whether a command's arguments ask for its help.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
 }
 
 // env is what a command needs.
 type env struct {
-	cfg    *config.Config
-	log    zerolog.Logger
-	stdout io.Writer
-	db     *vswitch.DB
+	cfgPath string
+	cfg     *config.Config // once loaded
+	log     zerolog.Logger
+	stdout  io.Writer
+	db      *vswitch.DB
 }
 
-// engine connects to OVS (once) and returns the plug engine.
-func (e *env) engine(ctx context.Context) (*plug.Engine, error) {
+// loadConfig reads the host config, once.
+func (e *env) loadConfig() error {
+	if e.cfg != nil {
+		return nil
+	}
+	cfg, warns, err := config.Load(config.Path(e.cfgPath))
+	for _, w := range warns {
+		e.log.Warn().Msg(w.Message)
+	}
+	if err != nil {
+		return err
+	}
+	e.cfg = cfg
+	return nil
+}
+
+// open reads the host config and connects to OVS (both once), and bounds
+// the command by the OVS timeout, scaled for commands that make many calls.
+func (e *env) open(ctx context.Context, calls int) (context.Context, context.CancelFunc, *plug.Engine, error) {
+	if err := e.loadConfig(); err != nil {
+		return ctx, func() {}, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(calls)*e.cfg.OVSTimeout)
 	if e.db == nil {
 		db, err := vswitch.Open(ctx, e.cfg.OVSRundir)
 		if err != nil {
-			return nil, err
+			return ctx, cancel, nil, err
 		}
 		e.db = db
 	}
-	return &plug.Engine{DB: e.db, Config: e.cfg, Flows: flows.ForConfig(e.cfg)}, nil
+	return ctx, cancel, &plug.Engine{DB: e.db, Config: e.cfg, Flows: flows.ForConfig(e.cfg)}, nil
 }
 
-// withTimeout bounds one command by the OVS timeout, scaled for commands
-// that make many calls.
-func (e *env) withTimeout(ctx context.Context, calls int) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, time.Duration(calls)*e.cfg.OVSTimeout)
+// closeDB ends the OVS connection, if any.
+func (e *env) closeDB() {
+	if e.db != nil {
+		e.db.Close()
+		e.db = nil
+	}
 }
 
 var commands = map[string]func(context.Context, *env, []string) error{
-	"add":  cmdAdd,
-	"del":  cmdDel,
-	"show": cmdShow,
-	"sync": cmdSync,
-	"gc":   cmdGC,
+	"add":   cmdAdd,
+	"del":   cmdDel,
+	"show":  cmdShow,
+	"sync":  cmdSync,
+	"gc":    cmdGC,
+	"watch": cmdWatch,
 }
 
 // newFlags makes a subcommand's flag set; parse errors are usage errors.
@@ -175,10 +280,10 @@ func newFlags(name string) *flag.FlagSet {
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+		return usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
+		return usagef("unexpected argument %q (every value goes with a flag)", fs.Arg(0))
 	}
 	return nil
 }
@@ -189,7 +294,11 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
-// Main is what the thin main package calls.
+// Main is what the thin main package calls. SIGTERM and SIGINT cancel the
+// command (watch stops, exit 0).
 func Main() {
-	os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

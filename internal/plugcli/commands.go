@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/hostnet/hostnet/internal/domain"
 	"github.com/hostnet/hostnet/internal/flows"
@@ -41,18 +42,17 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 			attrs.Values[f.Name] = *v
 		}
 	})
-	if attrs.Values[portspec.AttrTap] == "" || attrs.Values[portspec.AttrMAC] == "" {
-		return fmt.Errorf("%w: add needs --tap and --mac", errUsage)
+	if err := checkAddFlags(attrs); err != nil {
+		return err
 	}
 	spec, err := portspec.FromAttrs(attrs)
 	if err != nil {
-		return err
+		return flagErrors(err)
 	}
 	spec.DomainUUID, spec.DomainName = *vmUUID, *vmName
 
-	ctx, cancel := e.withTimeout(ctx, 1)
+	ctx, cancel, eng, err := e.open(ctx, 1)
 	defer cancel()
-	eng, err := e.engine(ctx)
 	if err != nil {
 		return err
 	}
@@ -69,6 +69,65 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// checkAddFlags catches what is missing or conflicting among add's flags,
+// in the flags' own words (the rest is checked as the metadata is).
+func checkAddFlags(a portspec.Attrs) error {
+	var msgs []string
+	for _, f := range []struct{ name, example string }{
+		{portspec.AttrTap, "the VM's tap device, e.g. --tap vnet0"},
+		{portspec.AttrMAC, "the NIC's MAC as the VM sees it, e.g. --mac 52:54:00:12:34:56"},
+	} {
+		if a.Values[f.name] == "" {
+			msgs = append(msgs, fmt.Sprintf("--%s is required (%s)", f.name, f.example))
+		}
+	}
+	var targets []string
+	for _, k := range []string{portspec.AttrBridge, portspec.AttrWire, portspec.AttrVPCPort} {
+		if v, ok := a.Values[k]; ok {
+			targets = append(targets, fmt.Sprintf("--%s %q", k, v))
+		}
+	}
+	switch {
+	case len(targets) == 0:
+		msgs = append(msgs, "one of --bridge, --wire or --vpc-port is required (where the NIC plugs)")
+	case len(targets) > 1:
+		msgs = append(msgs, fmt.Sprintf("%s: give exactly one of --bridge, --wire and --vpc-port", strings.Join(targets, " and ")))
+	}
+	_, vlan := a.Values[portspec.AttrVLAN]
+	_, trunks := a.Values[portspec.AttrTrunks]
+	if _, vpc := a.Values[portspec.AttrVPCPort]; vpc && (vlan || trunks) {
+		msgs = append(msgs, "--vlan and --trunks do not apply to --vpc-port (OVN isolates VPC ports); remove them")
+	}
+	if a.Values[portspec.AttrSrcCheck] == string(portspec.SrcCheckOn) && len(a.IPs) == 0 {
+		msgs = append(msgs, `--src-check "on" needs the VM's addresses: add --ip ADDR (repeat it), or use --src-check mac`)
+	}
+	if len(msgs) > 0 {
+		return usagef("%s", strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// flagErrors turns the spec's errors into one usage error that names each
+// bad value by its flag: vlan "5000" ... becomes --vlan "5000" ...
+func flagErrors(err error) error {
+	var errs []error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	msgs := make([]string, 0, len(errs))
+	for _, e := range errs {
+		var ae *portspec.AttrError
+		msg := e.Error()
+		if errors.As(e, &ae) && strings.HasPrefix(msg, ae.Attr) {
+			msg = "--" + msg
+		}
+		msgs = append(msgs, msg)
+	}
+	return usagef("%s", strings.Join(msgs, "; "))
+}
+
 func cmdDel(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("del")
 	var taps multi
@@ -77,16 +136,18 @@ func cmdDel(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if len(taps) == 0 {
-		return fmt.Errorf("%w: del needs at least one --tap", errUsage)
+	if len(taps) == 0 && *vmUUID == "" {
+		return usagef("--tap TAP (repeat it) or --vm-uuid UUID is required: what to unplug")
 	}
-	ctx, cancel := e.withTimeout(ctx, 1)
+	ctx, cancel, eng, err := e.open(ctx, 1)
 	defer cancel()
-	eng, err := e.engine(ctx)
 	if err != nil {
 		return err
 	}
 	removals, err := eng.Unplug(ctx, *vmUUID, taps)
+	if len(removals) == 0 && err == nil {
+		fmt.Fprintf(e.stdout, "domain %s has no hostnet ports\n", *vmUUID)
+	}
 	printRemovals(e, removals)
 	return err
 }
@@ -95,9 +156,8 @@ func cmdGC(ctx context.Context, e *env, args []string) error {
 	if err := parse(newFlags("gc"), args); err != nil {
 		return err
 	}
-	ctx, cancel := e.withTimeout(ctx, 2)
+	ctx, cancel, eng, err := e.open(ctx, 2)
 	defer cancel()
-	eng, err := e.engine(ctx)
 	if err != nil {
 		return err
 	}
@@ -126,25 +186,33 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	running, err := runningNICs(e, *stateDir)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := e.withTimeout(ctx, 4)
-	defer cancel()
-	eng, err := e.engine(ctx)
-	if err != nil {
-		return err
-	}
-	report, err := eng.Sync(ctx, running)
+	report, err := e.sync(ctx, *stateDir)
 	for _, o := range report.Plugged {
 		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck)
 	}
 	for _, s := range report.Skipped {
 		fmt.Fprintf(e.stdout, "%s: skipped: %s\n", s.Tap, s.Reason)
 	}
-	e.log.Info().Int("plugged", len(report.Plugged)).Int("skipped", len(report.Skipped)).Msg("sync done")
 	return err
+}
+
+// sync re-plugs every live port from OVSDB and the status files in
+// stateDir, and logs what it did.
+func (e *env) sync(ctx context.Context, stateDir string) (plug.SyncReport, error) {
+	start := time.Now()
+	running, err := runningNICs(e, stateDir)
+	if err != nil {
+		return plug.SyncReport{}, err
+	}
+	ctx, cancel, eng, err := e.open(ctx, 4)
+	defer cancel()
+	if err != nil {
+		return plug.SyncReport{}, err
+	}
+	report, err := eng.Sync(ctx, running)
+	e.log.Info().Int("plugged", len(report.Plugged)).Int("skipped", len(report.Skipped)).
+		Dur("duration", time.Since(start)).Msg("sync done")
+	return report, err
 }
 
 // runningNICs reads the hostnet NICs of the running domains from libvirt's
@@ -200,9 +268,8 @@ func cmdShow(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	ctx, cancel := e.withTimeout(ctx, 2)
+	ctx, cancel, eng, err := e.open(ctx, 2)
 	defer cancel()
-	eng, err := e.engine(ctx)
 	if err != nil {
 		return err
 	}

@@ -44,12 +44,12 @@ func FromAttrs(a Attrs) (PortSpec, error) {
 
 	mac, err := NormalizeMAC(a.Values[AttrMAC])
 	if err != nil {
-		fail(fmt.Errorf("mac: %w", err))
+		fail(attrError(AttrMAC, fmt.Errorf("mac: %w", err)))
 	}
 	s.MAC = mac
 	if tap := a.Values[AttrTap]; tap != "" {
 		if err := config.ValidateIfName(tap); err != nil {
-			fail(fmt.Errorf("tap: %w", err))
+			fail(attrError(AttrTap, fmt.Errorf("tap: %w", err)))
 		}
 		s.Tap = tap
 	}
@@ -63,31 +63,31 @@ func FromAttrs(a Attrs) (PortSpec, error) {
 	}
 	if s.Bridge != "" {
 		if err := config.ValidateIfName(s.Bridge); err != nil {
-			fail(fmt.Errorf("bridge: %w", err))
+			fail(attrError(AttrBridge, fmt.Errorf("bridge: %w", err)))
 		}
 	}
 	if s.Wire != "" {
 		if err := config.ValidateWireName(s.Wire); err != nil {
-			fail(fmt.Errorf("wire: %w", err))
+			fail(attrError(AttrWire, fmt.Errorf("wire: %w", err)))
 		}
 	}
 	if s.VPCPort != "" {
 		if err := ValidateVPCPort(s.VPCPort); err != nil {
-			fail(err)
+			fail(attrError(AttrVPCPort, err))
 		}
 	}
 
 	if v, ok := a.Values[AttrVLAN]; ok {
 		vlan, err := ParseVLAN(v)
 		if err != nil {
-			fail(err)
+			fail(attrError(AttrVLAN, err))
 		}
 		s.VLAN = vlan
 	}
 	if v, ok := a.Values[AttrTrunks]; ok {
 		trunks, err := ParseTrunks(v)
 		if err != nil {
-			fail(err)
+			fail(attrError(AttrTrunks, err))
 		}
 		s.Trunks = trunks
 	}
@@ -96,17 +96,17 @@ func FromAttrs(a Attrs) (PortSpec, error) {
 	}
 
 	if len(a.IPs) > maxIPs {
-		fail(fmt.Errorf("lists %d IPs; at most %d per NIC", len(a.IPs), maxIPs))
+		fail(attrError(AttrIP, fmt.Errorf("ip: %d addresses listed; at most %d per NIC", len(a.IPs), maxIPs)))
 	}
 	seen := map[netip.Addr]bool{}
 	for _, raw := range a.IPs {
 		ip, err := ParseIP(raw)
 		if err != nil {
-			fail(err)
+			fail(attrError(AttrIP, err))
 			continue
 		}
 		if seen[ip] {
-			fail(fmt.Errorf("ip %s is listed twice; list each address once", ip))
+			fail(attrError(AttrIP, fmt.Errorf("ip %s is listed twice; list each address once", ip)))
 			continue
 		}
 		seen[ip] = true
@@ -127,14 +127,14 @@ func FromAttrs(a Attrs) (PortSpec, error) {
 		case SrcCheckOn, SrcCheckMAC, SrcCheckOff:
 			s.SrcCheck = SrcCheck(v)
 		default:
-			fail(fmt.Errorf("src-check %q is not a mode; use on, mac or off", v))
+			fail(attrError(AttrSrcCheck, fmt.Errorf("src-check %q is not a mode; use on, mac or off", v)))
 		}
 	}
 	if s.VPCPort != "" && s.SrcCheck != SrcCheckOff {
 		fail(fmt.Errorf("src-check %q on a vpc-port NIC: OVN checks a VPC port's sources (set port_security on logical port %s); remove src-check", s.SrcCheck, s.VPCPort))
 	}
 	if s.SrcCheck == SrcCheckOn && len(s.IPs) == 0 && len(errs) == 0 {
-		fail(errors.New("src-check on lists no ip, so the VM could send nothing but DHCP; add <hostnet:ip address=.../> or use src-check mac"))
+		fail(attrError(AttrSrcCheck, errors.New("src-check on lists no ip, so the VM could send nothing but DHCP; add <hostnet:ip address=.../> or use src-check mac")))
 	}
 	if len(errs) > 0 {
 		return PortSpec{}, errors.Join(errs...)

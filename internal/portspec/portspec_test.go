@@ -1,6 +1,7 @@
 package portspec
 
 import (
+	"errors"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -172,4 +173,40 @@ func FuzzFromAttrs(f *testing.F) {
 			t.Fatalf("accepted vlan %d", s.VLAN)
 		}
 	})
+}
+
+// TestAttrErrors: each problem with one value names its attribute as a
+// typed error (hostnet-plug turns it into the flag), cross-field ones don't.
+func TestAttrErrors(t *testing.T) {
+	cases := []struct {
+		in   Attrs
+		attr string // "" = not about one attribute
+	}{
+		{attrs("mac", "zz", "bridge", "br0"), AttrMAC},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "tap", "a,b"), AttrTap},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br 0"), AttrBridge},
+		{attrs("mac", "52:54:00:00:00:01", "wire", "w 1"), AttrWire},
+		{attrs("mac", "52:54:00:00:00:01", "vpc-port", `l"x`), AttrVPCPort},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", "0"), AttrVLAN},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "trunks", "9-1"), AttrTrunks},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "ip", "x"), AttrIP},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "src-check", "yes"), AttrSrcCheck},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "src-check", "on"), AttrSrcCheck},
+		{attrs("mac", "52:54:00:00:00:01"), ""},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "wire", "w1"), ""},
+	}
+	for _, tc := range cases {
+		_, err := FromAttrs(tc.in)
+		var ae *AttrError
+		switch {
+		case err == nil:
+			t.Errorf("%+v: accepted", tc.in)
+		case tc.attr == "" && errors.As(err, &ae):
+			t.Errorf("%+v: %v is an AttrError for %s", tc.in, err, ae.Attr)
+		case tc.attr != "" && (!errors.As(err, &ae) || ae.Attr != tc.attr):
+			t.Errorf("%+v: %v is not an AttrError for %s", tc.in, err, tc.attr)
+		case tc.attr != "" && !strings.HasPrefix(ae.Error(), tc.attr):
+			t.Errorf("%+v: message %q does not start with %s", tc.in, ae, tc.attr)
+		}
+	}
 }

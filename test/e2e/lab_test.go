@@ -27,6 +27,8 @@ type lab struct {
 	dir            string
 	kernel, initrd string
 	logFile        string
+	conf           string                    // host.conf (bound to /etc/hostnet/host.conf for libvirtd and its hooks)
+	peers          map[string]*harness.Netns // by address: peer100, peer200, peerPub
 }
 
 // Addresses of the peers on the switches.
@@ -57,11 +59,13 @@ func newLab(t *testing.T) *lab {
 	sw := harness.NewSwitch(t)
 	sw.TrunkTo(t, l.ns, "eth0")
 	l.ns.AddAddr(t, "eth0", "10.20.0.10/24")
-	sw.AddPeer(t, 100, peer100+"/24")
-	sw.AddPeer(t, 200, peer200+"/24")
 	pub := harness.NewSwitch(t)
 	pub.TrunkTo(t, l.ns, "eth1")
-	pub.AddPeer(t, 0, peerPub+"/24")
+	l.peers = map[string]*harness.Netns{
+		peer100: sw.AddPeer(t, 100, peer100+"/24"),
+		peer200: sw.AddPeer(t, 200, peer200+"/24"),
+		peerPub: pub.AddPeer(t, 0, peerPub+"/24"),
+	}
 
 	etc := filepath.Join(l.dir, "etc-hostnet")
 	logs := filepath.Join(l.dir, "log-hostnet")
@@ -71,6 +75,7 @@ func newLab(t *testing.T) *lab {
 		}
 	}
 	conf := filepath.Join(etc, "host.conf")
+	l.conf = conf
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(labConf, l.ovs.Rundir, filepath.Join(l.dir, "state"))), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +103,9 @@ func newLab(t *testing.T) *lab {
 // guest builds a test guest with one NIC per metadata entry (tap vmNAME-i).
 type guestNIC struct {
 	mac   string
-	attrs string // hostnet:interface attributes besides mac
-	ip    string // CIDR in the guest, "" for none
+	attrs string   // hostnet:interface attributes besides mac
+	ip    string   // CIDR in the guest, "" for none
+	ips   []string // hostnet:ip addresses (the source check's list)
 }
 
 func (l *lab) guest(name, uuid, script string, nics ...guestNIC) harness.GuestDomain {
@@ -109,7 +115,11 @@ func (l *lab) guest(name, uuid, script string, nics ...guestNIC) harness.GuestDo
 	meta.WriteString(`<hostnet:interfaces xmlns:hostnet="urn:hostnet:domain:1">`)
 	for i, n := range nics {
 		g.NICs = append(g.NICs, harness.GuestNIC{MAC: n.mac, Tap: fmt.Sprintf("%s-%d", name, i)})
-		fmt.Fprintf(&meta, `<hostnet:interface mac=%q %s/>`, n.mac, n.attrs)
+		fmt.Fprintf(&meta, `<hostnet:interface mac=%q %s>`, n.mac, n.attrs)
+		for _, ip := range n.ips {
+			fmt.Fprintf(&meta, `<hostnet:ip address=%q/>`, ip)
+		}
+		meta.WriteString(`</hostnet:interface>`)
 		if n.ip != "" {
 			ips[fmt.Sprintf("eth%d", i)] = n.ip
 		}

@@ -1,0 +1,120 @@
+package plugcli
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func run(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = Run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestBadInput: every wrong command line is refused before hostnet reads
+// its config or touches OVS, with exit 2 and one line that names the flag,
+// the value and the fix.
+func TestBadInput(t *testing.T) {
+	add := []string{"add", "--tap", "vnet0", "--mac", "52:54:00:00:00:01"}
+	with := func(base []string, more ...string) []string { return append(append([]string{}, base...), more...) }
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{with(add, "--bridge", "br0", "--vlan", "5000"), []string{`--vlan "5000"`, "1..4094"}},
+		{with(add, "--bridge", "br0", "--vlan", "ten"), []string{`--vlan "ten"`, "1..4094"}},
+		{with(add, "--bridge", "br0", "--trunks", "300-200"), []string{`--trunks "300-200"`, "100,200-210"}},
+		{with(add, "--bridge", "br0", "--ip", "10.0.0.1/24"), []string{`--ip "10.0.0.1/24"`, "without prefix"}},
+		{with(add, "--bridge", "br0", "--ip", "fe80::1"), []string{"--ip fe80::1", "link-local", "unicast"}},
+		{with(add, "--bridge", "br0", "--ip", "10.0.0.1", "--ip", "10.0.0.1"), []string{"--ip 10.0.0.1 is listed twice"}},
+		{with(add, "--bridge", "br0", "--src-check", "yes"), []string{`--src-check "yes"`, "on, mac or off"}},
+		{with(add, "--bridge", "br0", "--src-check", "on"), []string{`--src-check "on"`, "--ip ADDR", "--src-check mac"}},
+		{with(add, "--bridge", "br0 -- del-br br0"), []string{"--bridge", `"br0 -- del-br br0"`}},
+		{with(add, "--wire", "wire 1"), []string{"--wire", `"wire 1"`}},
+		{with(add, "--vpc-port", `lsp"x`), []string{`--vpc-port "lsp\"x"`, "letters, digits"}},
+		{with(add, "--vpc-port", "lsp", "--vlan", "5"), []string{"--vlan and --trunks do not apply to --vpc-port", "remove them"}},
+		{with(add, "--bridge", "br0", "--wire", "wire1"), []string{`--bridge "br0" and --wire "wire1"`, "exactly one"}},
+		{add, []string{"one of --bridge, --wire or --vpc-port is required"}},
+		{[]string{"add", "--mac", "52:54:00:00:00:01", "--bridge", "br0"}, []string{"--tap is required", "--tap vnet0"}},
+		{[]string{"add", "--tap", "vnet0", "--mac", "zz", "--bridge", "br0"}, []string{"--mac", `"zz"`, "52:54:00:12:34:56"}},
+		{[]string{"add", "--tap", "vnet0,tag=5", "--mac", "52:54:00:00:00:01", "--bridge", "br0"}, []string{"--tap", "vnet0,tag=5"}},
+		{[]string{"add", "--tap", "vnet0", "--mac", "01:00:5e:00:00:01", "--bridge", "br0"}, []string{"--mac", "multicast", "unicast"}},
+		{with(add, "--bridge", "br0", "--colour", "red"), []string{"-colour", "not defined"}},
+		{with(add, "--bridge", "br0", "stray"), []string{`unexpected argument "stray"`}},
+		{with(add, "--bridge"), []string{"-bridge", "needs an argument"}},
+		{[]string{"del"}, []string{"--tap TAP", "--vm-uuid UUID", "is required"}},
+		{[]string{"show", "--yaml"}, []string{"-yaml"}},
+		{[]string{"gc", "now"}, []string{`unexpected argument "now"`}},
+		{[]string{"frob"}, []string{`unknown command "frob"`, "add, del, show, sync, gc"}},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Setenv("HOSTNET_CONFIG", "/nonexistent/host.conf") // reached = a failure of the test
+			code, stdout, stderr := run(tc.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2 (usage); stderr %q", code, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("wrote to stdout: %q", stdout)
+			}
+			if strings.Count(stderr, "\n") != 1 || !strings.HasSuffix(stderr, "\n") {
+				t.Errorf("want exactly one line on stderr, got %q", stderr)
+			}
+			if !strings.HasPrefix(stderr, "hostnet-plug") || !strings.Contains(stderr, "--help)") {
+				t.Errorf("line does not name the program and the help: %q", stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q lacks %q", stderr, w)
+				}
+			}
+			if strings.Contains(stderr, "nonexistent") {
+				t.Errorf("a usage error read the config: %q", stderr)
+			}
+		})
+	}
+}
+
+// TestHelp: --help explains every command and every flag of add; each
+// command's own --help explains it, before any config is read.
+func TestHelp(t *testing.T) {
+	t.Setenv("HOSTNET_CONFIG", "/nonexistent/host.conf")
+	code, stdout, _ := run("--help")
+	if code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, w := range []string{"add", "del", "show", "sync", "gc", "watch", "version", "--tap", "--mac", "--bridge", "--wire", "--vpc-port",
+		"--vlan", "--trunks", "--src-check", "--ip", "--vm-uuid", "--json", "--libvirt-state", "--config", "Exit status"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("--help lacks %q", w)
+		}
+	}
+	for cmd, words := range map[string][]string{
+		"add":   {"hot-plug", "--tap", "--src-check", "on", "mac", "off", "Example"},
+		"del":   {"--tap", "--vm-uuid", "left alone"},
+		"show":  {"--json", "VLAN mode", "source"},
+		"sync":  {"OVSDB", "status files", "libvirt is not called", "ovs-vswitchd restarts", "--libvirt-state"},
+		"gc":    {"gone", "never touched"},
+		"watch": {"ovs-vswitchd comes back", "crash", "hostnet-reconcile", "--libvirt-state"},
+	} {
+		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}} {
+			code, stdout, stderr := run(args...)
+			if code != 0 || stderr != "" {
+				t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+			}
+			if !strings.HasPrefix(stdout, "Usage: hostnet-plug [--config FILE] "+cmd+" ") {
+				t.Errorf("%v: help does not start with the command's usage:\n%s", args, stdout)
+			}
+			for _, w := range words {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("%v: help lacks %q:\n%s", args, w, stdout)
+				}
+			}
+		}
+	}
+	if code, stdout, _ := run(); code != 2 || !strings.Contains(stdout, "Commands:") {
+		t.Errorf("no arguments: exit %d, want 2 and the help", code)
+	}
+}
