@@ -24,6 +24,7 @@ gzip
 jq
 make
 rpm
+systemd
 "
 
 missing=""
