@@ -96,7 +96,7 @@ func TestPkgVersionFromGit(t *testing.T) {
 	if atTag != nil && !strings.Contains(v, "+git") {
 		t.Errorf("version %q of a checkout not at a tag does not say +git", v)
 	}
-	if atTag != nil && !strings.Contains(v, sha[:7]) && !strings.Contains(v, sha) {
+	if atTag != nil && !strings.Contains(v, sha) {
 		t.Errorf("version %q does not name HEAD (%s)", v, sha)
 	}
 }
