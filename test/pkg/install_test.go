@@ -10,11 +10,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hostnet/hostnet/test/harness"
 )
+
+const hook = "/etc/libvirt/hooks/qemu.d/hostnet"
 
 // The first-install note of the maintainer scripts (postinst; %post of the RPM).
 const restartNote = "libvirtd reads\nhostnet: its hook directories only when it starts"
@@ -104,6 +107,7 @@ func TestDebInstalledEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hookInode, confInode := inode(t, hook), inode(t, confPath)
 	out = dpkg(t, "-i", v2.Deb)
 	if strings.Contains(out, restartNote) {
 		t.Errorf("the upgrade repeated the first-install note:\n%s", out)
@@ -118,6 +122,17 @@ func TestDebInstalledEndToEnd(t *testing.T) {
 	}
 	if got := strings.TrimSpace(mustRun(t, time.Minute, "/usr/sbin/hostnet-plug", "version")); got != "hostnet-plug "+v2.Version {
 		t.Errorf("after the upgrade hostnet-plug says %q, want version %s", got, v2.Version)
+	}
+	// The hook is a program, not a conffile: the upgrade replaced it (a new file, which dpkg
+	// renames into place), while the edited host.conf is the same file as before.
+	if after := inode(t, hook); after == hookInode {
+		t.Errorf("the upgrade did not replace %s", hook)
+	}
+	if after := inode(t, confPath); after != confInode {
+		t.Errorf("the upgrade replaced %s (same contents, but a new file)", confPath)
+	}
+	if got, want := sha256File(t, hook), debEntries(t, v2.Deb)[hook].sha256; got != want {
+		t.Errorf("after the upgrade %s is not the new package's hook", hook)
 	}
 	checkEnabled(t, true)
 
@@ -468,4 +483,17 @@ func mountUsers(paths []string) []int {
 		}
 	}
 	return users
+}
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		t.Fatalf("%s: no inode", path)
+	}
+	return st.Ino
 }
