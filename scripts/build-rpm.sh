@@ -38,6 +38,7 @@ cp "$tarball" "$top/SOURCES/"
 
 rpmbuild -bb --quiet \
 	--define "_topdir $top" \
+	--define "_dbpath $top/rpmdb" \
 	--define "hostnet_version $version" \
 	--define "prebuilt_bindir $bindir" \
 	"$root/rpm.spec" >&2

@@ -52,11 +52,18 @@ func debEntries(t *testing.T, deb string) map[string]entry {
 	return out
 }
 
+// rpmQuery runs an rpm query on a package file with a database of the test's own: rpm opens
+// (and on Debian creates) one even to read a package, by default in the home directory.
+func rpmQuery(t *testing.T, args ...string) string {
+	t.Helper()
+	return mustRun(t, time.Minute, "rpm", append([]string{"--dbpath", filepath.Join(distDir, "rpmdb")}, args...)...)
+}
+
 // rpmEntries reads an RPM's files with `rpm -qp --dump` (path size mtime digest mode ...).
 func rpmEntries(t *testing.T, rpm string) map[string]entry {
 	t.Helper()
 	out := map[string]entry{}
-	for _, line := range strings.Split(strings.TrimSpace(mustRun(t, time.Minute, "rpm", "-qp", "--dump", rpm)), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(rpmQuery(t, "-qp", "--dump", rpm)), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 5 {
 			t.Fatalf("rpm --dump line %q", line)
@@ -107,7 +114,7 @@ func TestDebAndRPMHoldTheSameFiles(t *testing.T) {
 		}
 	}
 	slices.Sort(debList)
-	rpmAll := strings.Fields(mustRun(t, time.Minute, "rpm", "-qlp", b.RPM))
+	rpmAll := strings.Fields(rpmQuery(t, "-qlp", b.RPM))
 	debEnt, rpmEnt := debEntries(t, b.Deb), rpmEntries(t, b.RPM)
 	rpmFiles := filesOnly(rpmEnt)
 	if !slices.Equal(debList, rpmFiles) {
@@ -148,7 +155,7 @@ func TestDebAndRPMHoldTheSameFiles(t *testing.T) {
 	}
 
 	// Config files.
-	if got := strings.Fields(mustRun(t, time.Minute, "rpm", "-qcp", b.RPM)); !slices.Equal(got, []string{confPath}) {
+	if got := strings.Fields(rpmQuery(t, "-qcp", b.RPM)); !slices.Equal(got, []string{confPath}) {
 		t.Errorf("rpm -qcp: %v, want [%s]", got, confPath)
 	}
 	if got := strings.Fields(mustRun(t, time.Minute, "dpkg-deb", "-I", b.Deb, "conffiles")); !slices.Equal(got, []string{confPath}) {
@@ -159,10 +166,10 @@ func TestDebAndRPMHoldTheSameFiles(t *testing.T) {
 	if got := strings.TrimSpace(mustRun(t, time.Minute, "dpkg-deb", "-f", b.Deb, "Version")); got != b.Version {
 		t.Errorf(".deb Version %s, want %s", got, b.Version)
 	}
-	if got := mustRun(t, time.Minute, "rpm", "-qp", "--qf", "%{VERSION}", b.RPM); got != b.Version {
+	if got := rpmQuery(t, "-qp", "--qf", "%{VERSION}", b.RPM); got != b.Version {
 		t.Errorf("RPM VERSION %s, want %s", got, b.Version)
 	}
-	if got := mustRun(t, time.Minute, "rpm", "-qp", "--requires", b.RPM); !strings.Contains(got, "/usr/bin/ovs-vsctl") {
+	if got := rpmQuery(t, "-qp", "--requires", b.RPM); !strings.Contains(got, "/usr/bin/ovs-vsctl") {
 		t.Errorf("the RPM does not require /usr/bin/ovs-vsctl:\n%s", got)
 	}
 
@@ -173,7 +180,7 @@ func TestDebAndRPMHoldTheSameFiles(t *testing.T) {
 		mustRun(t, time.Minute, "sh", "-n", filepath.Join(scripts, s))
 	}
 	for _, tag := range []string{"POSTIN", "PREUN", "POSTUN"} {
-		body := mustRun(t, time.Minute, "rpm", "-qp", "--qf", "%{"+tag+"}", b.RPM)
+		body := rpmQuery(t, "-qp", "--qf", "%{"+tag+"}", b.RPM)
 		if body == "" || body == "(none)" {
 			t.Errorf("the RPM has no %s scriptlet", tag)
 			continue
@@ -210,7 +217,7 @@ func TestRPMFromSourceInstallsUpgradesErases(t *testing.T) {
 	top := t.TempDir()
 	start := time.Now()
 	mustRun(t, 15*time.Minute, "rpmbuild", "-tb", "--nodeps", "--quiet",
-		"--define", "_topdir "+top, "--define", "hostnet_version "+b.Version, b.Tarball)
+		"--define", "_topdir "+top, "--define", "_dbpath "+filepath.Join(top, "rpmdb"), "--define", "hostnet_version "+b.Version, b.Tarball)
 	t.Logf("rpmbuild -tb from the source tarball (go build inside): %s", time.Since(start).Round(time.Millisecond))
 	fromSource := onlyFile(t, filepath.Join(top, "RPMS", "x86_64"), "hostnet-*.rpm")
 	src, pre := rpmEntries(t, fromSource), rpmEntries(t, b.RPM)
