@@ -2,9 +2,12 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/^v//' || echo 0.0.0-dev)
+# The version from git (scripts/pkg-version.sh: valid for deb and rpm alike), stamped into the
+# binaries and the packages. Override with VERSION=... (e.g. outside a git checkout).
+VERSION ?= $(shell scripts/pkg-version.sh 2>/dev/null || echo 0.0.0+unknown)
 LDFLAGS := -s -w -X github.com/hostnet/hostnet/internal/version.Version=$(VERSION)
 BUILD   := build
+DIST    ?= dist
 GOTEST  := go test -count=1
 
 # Integration and end-to-end tests need root, OVS, libvirt and the test guest;
@@ -12,7 +15,7 @@ GOTEST  := go test -count=1
 INTEGRATION_P ?= 2
 TEST_TIMEOUT  ?= 30m
 
-.PHONY: all build unit test integration deps lint fmt clean demo demo-clean
+.PHONY: all build unit test integration pkgtest deb rpm deps lint fmt clean demo demo-clean
 
 all: build
 
@@ -30,12 +33,28 @@ unit:
 	$(GOTEST) ./internal/... ./hostprep/... ./plug/... ./hooks/...
 
 # Everything that touches the system: namespaces, private OVS, libvirtd, a booted guest.
+# test/pkg is left to pkgtest: it installs the package on this machine.
 integration:
 	@if [ "$$(id -u)" -ne 0 ]; then echo "make integration: run as root (the tests create namespaces, OVS instances and VMs)" >&2; exit 1; fi
-	$(GOTEST) -p $(INTEGRATION_P) -timeout $(TEST_TIMEOUT) ./test/...
+	$(GOTEST) -p $(INTEGRATION_P) -timeout $(TEST_TIMEOUT) $$(go list ./test/... | grep -v '/test/pkg$$')
+
+# The packages, end to end: builds the .deb and the .rpm (make deb, make rpm), installs the
+# .deb on THIS machine with dpkg, runs the units' commands and a VM against the installed files,
+# upgrades, removes and purges it (leaving the machine as it was). Runs alone, after the others.
+pkgtest:
+	@if [ "$$(id -u)" -ne 0 ]; then echo "make pkgtest: run as root (it installs and removes the hostnet package)" >&2; exit 1; fi
+	$(GOTEST) -timeout $(TEST_TIMEOUT) ./test/pkg/
 
 # The one command that runs all tests (what .ci/run runs).
-test: deps lint unit integration
+test: deps lint unit integration pkgtest
+
+# Packages, versioned from git: $(DIST)/hostnet_VERSION_ARCH.deb (dpkg-deb) and
+# $(DIST)/hostnet-VERSION-1.ARCH.rpm (rpmbuild, from the binaries of make build).
+deb: build
+	scripts/build-deb.sh '$(VERSION)' $(BUILD) $(DIST)
+
+rpm: build
+	scripts/build-rpm.sh '$(VERSION)' $(BUILD) $(DIST)
 
 # The demo lab (as root): a simulated host, switch and peers in network namespaces, a private
 # OVS and libvirtd, hostprep and three VMs; it stays up until demo-clean.

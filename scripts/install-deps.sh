@@ -25,6 +25,7 @@ jq
 make
 rpm
 systemd
+init-system-helpers
 "
 
 missing=""
