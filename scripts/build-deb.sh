@@ -54,7 +54,7 @@ install -D -m 0755 "$bindir/hostnet-plug" "$stage/usr/sbin/hostnet-plug"
 # would stay behind after removal and libvirtd would keep running it).
 install -D -m 0755 "$bindir/hostnet" "$stage/etc/libvirt/hooks/qemu.d/hostnet"
 install -D -m 0644 "$pkg/host.conf" "$stage/etc/hostnet/host.conf"
-for unit in hostprep.service hostnet-gc.service hostnet-reconcile.service; do
+for unit in hostprep.service hostnet-gc.service hostnet-reconcile.service hostnet-watch.service; do
 	install -D -m 0644 "$pkg/systemd/$unit" "$stage/usr/lib/systemd/system/$unit"
 done
 

@@ -30,6 +30,7 @@ var packageFiles = map[string]os.FileMode{
 	"/usr/lib/systemd/system/hostprep.service":          0o644,
 	"/usr/lib/systemd/system/hostnet-gc.service":        0o644,
 	"/usr/lib/systemd/system/hostnet-reconcile.service": 0o644,
+	"/usr/lib/systemd/system/hostnet-watch.service":     0o644,
 }
 
 // The directories the package owns (created on install, removed with it when empty).

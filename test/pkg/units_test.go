@@ -185,6 +185,18 @@ func TestReconcileUnit(t *testing.T) {
 	noFamilyOnlyUnits(t, u)
 }
 
+// TestWatchUnit: `hostnet-plug watch` kept running (shipped disabled: hostnet-reconcile covers
+// restarts through systemd; this one is for hosts where OVS also restarts outside it).
+func TestWatchUnit(t *testing.T) {
+	u := repoUnit(t, "hostnet-watch.service")
+	u.want(t, "Service", "Type", "simple")
+	u.want(t, "Service", "ExecStart", "/usr/sbin/hostnet-plug watch")
+	u.want(t, "Service", "Restart", "always")
+	u.wantAll(t, "Unit", "After", "ovsdb-server.service", "ovs-vswitchd.service")
+	u.wantAll(t, "Install", "WantedBy", "multi-user.target")
+	noFamilyOnlyUnits(t, u)
+}
+
 // TestOVSUnitFacts: the unit bindings rest on facts about Open vSwitch's own units, checked
 // on this (Debian) machine: ovs-vswitchd.service exists under openvswitch-switch.service and
 // restarts itself on failure, and ovsdb-server.service exists. (The RHEL family's units, from

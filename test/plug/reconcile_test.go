@@ -2,7 +2,6 @@ package plug_test
 
 import (
 	"bufio"
-	"context"
 	"maps"
 	"os"
 	"path/filepath"
@@ -47,73 +46,6 @@ func readUnit(t *testing.T, path string) unit {
 		t.Fatal(err)
 	}
 	return u
-}
-
-// TestReconcileUnit: the unit that runs sync is tied to the OVS switch
-// unit: started with it, re-run on each of its restarts, after it, and
-// valid for systemd (systemd-analyze verify; no systemd runs here, so the
-// unit is checked, not run).
-func TestReconcileUnit(t *testing.T) {
-	root := harness.RepoRoot(t)
-	path := filepath.Join(root, reconcileUnit)
-	u := readUnit(t, path)
-	for _, c := range []struct{ section, key, want string }{
-		{"Unit", "After", "ovs-vswitchd.service"},
-		{"Unit", "PartOf", "ovs-vswitchd.service"},
-		{"Service", "Type", "oneshot"},
-		// PartOf= restarts only active units: without this the oneshot is
-		// inactive once it ran, and a restart of OVS would not re-run it.
-		{"Service", "RemainAfterExit", "yes"},
-		{"Service", "ExecStart", "/usr/sbin/hostnet-plug sync"},
-		{"Install", "WantedBy", "ovs-vswitchd.service"},
-	} {
-		got := u[c.section][c.key]
-		if len(got) != 1 || !strings.Contains(" "+got[0]+" ", " "+c.want+" ") {
-			t.Errorf("%s: [%s] %s = %q, want %q", reconcileUnit, c.section, c.key, got, c.want)
-		}
-	}
-	verifyUnit(t, path)
-}
-
-// TestWatchUnit: the unit of hostnet-plug watch keeps it running and is
-// valid for systemd.
-func TestWatchUnit(t *testing.T) {
-	const name = "packaging/systemd/hostnet-watch.service"
-	path := filepath.Join(harness.RepoRoot(t), name)
-	u := readUnit(t, path)
-	for _, c := range []struct{ section, key, want string }{
-		{"Unit", "After", "ovs-vswitchd.service"},
-		{"Service", "Type", "simple"},
-		{"Service", "ExecStart", "/usr/sbin/hostnet-plug watch"},
-		{"Service", "Restart", "always"},
-		{"Install", "WantedBy", "multi-user.target"},
-	} {
-		got := u[c.section][c.key]
-		if len(got) != 1 || !strings.Contains(" "+got[0]+" ", " "+c.want+" ") {
-			t.Errorf("%s: [%s] %s = %q, want %q", name, c.section, c.key, got, c.want)
-		}
-	}
-	verifyUnit(t, path)
-}
-
-// verifyUnit runs systemd-analyze verify on a copy of the unit that runs
-// the binary built from this tree (it checks the executable exists).
-func verifyUnit(t *testing.T, path string) {
-	t.Helper()
-	harness.RequireRoot(t)
-	bin := harness.Binary(t, "./plug")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copyPath := filepath.Join(t.TempDir(), filepath.Base(path))
-	writeFile(t, copyPath, strings.Replace(string(data), "/usr/sbin/hostnet-plug", bin, 1))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := harness.RootNetns().Command(ctx, "systemd-analyze", "verify", copyPath).CombinedOutput()
-	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
-		t.Errorf("systemd-analyze verify %s: %v\n%s", filepath.Base(path), err, out)
-	}
 }
 
 // execStart is the reconcile unit's command, with the binary built from
