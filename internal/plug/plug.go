@@ -201,6 +201,12 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 			outcomes[i].Action = Moved
 		}
 	}
+	if !waitForVswitchd {
+		if _, err := e.DB.Transact(ctx, ops...); err != nil {
+			return nil, fmt.Errorf("plug %s: %w", strings.Join(taps, ", "), err)
+		}
+		return outcomes, nil
+	}
 	if _, err := e.DB.TransactApplied(ctx, ops...); err != nil {
 		return nil, fmt.Errorf("plug %s: %w", strings.Join(taps, ", "), err)
 	}
