@@ -12,7 +12,7 @@ GOTEST  := go test -count=1
 INTEGRATION_P ?= 2
 TEST_TIMEOUT  ?= 30m
 
-.PHONY: all build unit test integration deps lint fmt clean demo demo-clean
+.PHONY: all build unit test integration deps lint fmt clean demo demo-clean bench
 
 all: build
 
@@ -44,6 +44,22 @@ demo: deps build
 
 demo-clean:
 	./scripts/demo.sh down
+
+# Benchmarks (as root; not part of `make test`): hostnet against DESIGN.md section 7 and
+# against libvirt's own OVS plug, in private namespaces and daemons. Prints a table and
+# writes docs/BENCHMARKS.md. BENCH_QUICK=1 is a short smoke run. The "before" variants are
+# the hook built from BENCH_BASELINE (the revision before the engine changes it measures).
+BENCH_BASELINE ?= f86959e
+bench: deps build
+	@if [ "$$(id -u)" -ne 0 ]; then echo "make bench: run as root (namespaces, Open vSwitch, libvirtd)" >&2; exit 1; fi
+	mkdir -p $(BUILD)/bench
+	go build -o $(BUILD)/bench/hostnet-bench ./test/bench
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -tags benchnowait -o $(BUILD)/bench/hostnet-nowait ./hooks
+	rm -rf $(BUILD)/bench/baseline && mkdir -p $(BUILD)/bench/baseline
+	git archive $(BENCH_BASELINE) | tar -x -C $(BUILD)/bench/baseline
+	cd $(BUILD)/bench/baseline && CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o ../hostnet-baseline ./hooks
+	$(BUILD)/bench/hostnet-bench -bin $(BUILD) -out docs/BENCHMARKS.md \
+		-baseline-bin $(BUILD)/bench/hostnet-baseline -baseline-rev $(BENCH_BASELINE) $(if $(BENCH_QUICK),-quick)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
