@@ -3,6 +3,7 @@ package plug
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hostnet/hostnet/internal/ovsdb"
 	"github.com/hostnet/hostnet/internal/vswitch"
@@ -35,11 +36,13 @@ func (o observed) owned() bool {
 }
 
 // state is the part of OVSDB one plug or unplug looks at: the rows under
-// each tap name and the UUID of each bridge involved (absent when the bridge
-// does not exist). It selects by name: no table scans.
+// each tap name, the UUID of each bridge involved (absent when the bridge
+// does not exist) and the MACs whose flows an unplug left on it. It selects
+// by name: no table scans.
 type state struct {
-	taps    map[string]observed
-	bridges map[string]ovsdb.UUID
+	taps      map[string]observed
+	bridges   map[string]ovsdb.UUID
+	flowsLeft map[string]map[string]bool // bridge -> MACs (KeyFlowsLeftPrefix)
 }
 
 // observe reads the rows under taps and the bridges named, in one
@@ -52,9 +55,9 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges []string) (state
 			ovsdb.Select("Interface", []ovsdb.Condition{ovsdb.Equal("name", tap)}, "_uuid", "external_ids", "ofport", "error"))
 	}
 	for _, br := range bridges {
-		ops = append(ops, ovsdb.Select("Bridge", []ovsdb.Condition{ovsdb.Equal("name", br)}, "_uuid"))
+		ops = append(ops, ovsdb.Select("Bridge", []ovsdb.Condition{ovsdb.Equal("name", br)}, "_uuid", "external_ids"))
 	}
-	st := state{taps: map[string]observed{}, bridges: map[string]ovsdb.UUID{}}
+	st := state{taps: map[string]observed{}, bridges: map[string]ovsdb.UUID{}, flowsLeft: map[string]map[string]bool{}}
 	if len(ops) == 0 {
 		return st, nil
 	}
@@ -81,6 +84,18 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges []string) (state
 				return st, fmt.Errorf("read bridge %s: %w", br, err)
 			}
 			st.bridges[br] = u
+			ext, err := rows[0].Map("external_ids")
+			if err != nil {
+				return st, fmt.Errorf("read bridge %s: %w", br, err)
+			}
+			for k := range ext {
+				if mac, ok := strings.CutPrefix(k, KeyFlowsLeftPrefix); ok {
+					if st.flowsLeft[br] == nil {
+						st.flowsLeft[br] = map[string]bool{}
+					}
+					st.flowsLeft[br][mac] = true
+				}
+			}
 		}
 	}
 	if len(withPort) == 0 {

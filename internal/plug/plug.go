@@ -168,6 +168,12 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 			return nil, fmt.Errorf("%s: %w (hostnet must run in the network namespace of libvirtd and ovs-vswitchd)", t.spec.Label(), err)
 		}
 	}
+	if mode == Fresh {
+		if outcomes, done, err := e.plugNew(ctx, targets); done {
+			return outcomes, err
+		}
+	}
+
 	st, err := observe(ctx, e.DB, taps, bridgesOf(targets))
 	if err != nil {
 		return nil, err
@@ -175,25 +181,26 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 	if err := checkTargets(targets, st); err != nil {
 		return nil, err
 	}
-
 	outcomes := make([]Outcome, len(targets))
 	if err := e.removeStale(ctx, targets, st, mode, outcomes); err != nil {
 		return nil, err
 	}
 	if mode == Fresh {
-		if err := e.clearFlows(ctx, targets); err != nil {
+		if err := e.clearFlows(ctx, targets, st, outcomes); err != nil {
 			return nil, err
 		}
 	}
 
-	ops := []ovsdb.Operation{ovsdb.Comment(fmt.Sprintf("hostnet: %s %s%s", mode, strings.Join(taps, ", "), ofDomain(targets)))}
+	ops := []ovsdb.Operation{plugComment(mode, targets)}
+	newPorts := map[string]ovsdb.Set{} // bridge -> named Port UUIDs
 	for i, t := range targets {
 		obs := st.taps[t.spec.Tap]
 		brUUID := st.bridges[t.bridge]
 		outcomes[i].Spec, outcomes[i].Bridge = t.spec, t.bridge
 		switch {
 		case !obs.exists():
-			ops = append(ops, insertOps(t, brUUID, i)...)
+			ops = append(ops, insertOps(t, i)...)
+			newPorts[t.bridge] = append(newPorts[t.bridge], ovsdb.NamedUUID(uuidName("port", i)))
 			if outcomes[i].Action == "" {
 				outcomes[i].Action = Created
 			}
@@ -206,16 +213,32 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 			outcomes[i].Action = Moved
 		}
 	}
+	ops = append(ops, addPortsOps(newPorts, st)...)
+	ops = append(ops, forgetFlowsLeft(targets, st)...)
+	return e.commit(ctx, targets, ops, outcomes, mode)
+}
+
+// errNameTaken means the plug's transaction found rows under a tap's name
+// (the unique name index of Port or Interface refused the insert).
+var errNameTaken = errors.New("a row of that name exists")
+
+// commit runs the plug's transaction, waits until ovs-vswitchd has applied
+// it, and finishes (OpenFlow ports, flows).
+func (e *Engine) commit(ctx context.Context, targets []target, ops []ovsdb.Operation, outcomes []Outcome, mode Mode) ([]Outcome, error) {
+	transact := e.DB.TransactApplied
 	if !waitForVswitchd {
-		if _, err := e.DB.Transact(ctx, ops...); err != nil {
-			return nil, fmt.Errorf("plug %s: %w", strings.Join(taps, ", "), err)
+		transact = e.DB.Transact
+	}
+	if _, err := transact(ctx, ops...); err != nil {
+		var opErr *ovsdb.OpError
+		if errors.As(err, &opErr) && opErr.ConstraintViolation() {
+			err = fmt.Errorf("%w: %w", errNameTaken, err)
 		}
+		return nil, fmt.Errorf("plug %s: %w", tapList(targets), err)
+	}
+	if !waitForVswitchd {
 		return outcomes, nil
 	}
-	if _, err := e.DB.TransactApplied(ctx, ops...); err != nil {
-		return nil, fmt.Errorf("plug %s: %w", strings.Join(taps, ", "), err)
-	}
-
 	if err := e.finish(ctx, targets, outcomes, mode); err != nil {
 		if mode == Fresh {
 			e.undo(targets)
@@ -223,6 +246,18 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 		return nil, err
 	}
 	return outcomes, nil
+}
+
+func plugComment(mode Mode, targets []target) ovsdb.Operation {
+	return ovsdb.Comment(fmt.Sprintf("hostnet: %s %s%s", mode, tapList(targets), ofDomain(targets)))
+}
+
+func tapList(targets []target) string {
+	taps := make([]string, len(targets))
+	for i, t := range targets {
+		taps[i] = t.spec.Tap
+	}
+	return strings.Join(taps, ", ")
 }
 
 // removeStale detaches rows left under the taps' names by devices that are
@@ -251,20 +286,21 @@ func (e *Engine) removeStale(ctx context.Context, targets []target, st state, mo
 	return nil
 }
 
-// clearFlows removes, before a Fresh plug commits, whatever flows the MACs
-// of NICs without source checks have on their bridges (left by an unplug
-// that could not remove them), so that after the commit these NICs need no
-// OpenFlow work: ovs-vswitchd is idle now, while right after it applies new
-// ports it stays busy for a while (200 ms with 2,000 ports on the bridge)
-// and answers OpenFlow only then. NICs with source checks get their flows
-// replaced after the commit, which clears them as well.
-func (e *Engine) clearFlows(ctx context.Context, targets []target) error {
+// clearFlows runs before a Fresh plug commits. NICs with source checks get
+// their flows replaced after the commit; the others get no OpenFlow work
+// after it, so flows their MAC may still have on the bridge are removed
+// here: those an unplug recorded as left behind (KeyFlowsLeftPrefix), and
+// any when stale rows of the tap were just replaced. Usually there are
+// none, and the plug does no OpenFlow at all: with thousands of ports on a
+// bridge, every exchange with ovs-vswitchd costs tens of milliseconds, and
+// right after it applies new ports it answers only a few hundred later.
+func (e *Engine) clearFlows(ctx context.Context, targets []target, st state, outcomes []Outcome) error {
 	if e.Flows == nil {
 		return nil
 	}
 	macs := map[string][]string{}
-	for _, t := range targets {
-		if t.spec.SrcCheck == portspec.SrcCheckOff {
+	for i, t := range targets {
+		if t.spec.SrcCheck == portspec.SrcCheckOff && (st.flowsLeft[t.bridge][t.spec.MAC] || outcomes[i].Action == Replaced) {
 			macs[t.bridge] = append(macs[t.bridge], t.spec.MAC)
 		}
 	}
@@ -274,6 +310,23 @@ func (e *Engine) clearFlows(ctx context.Context, targets []target) error {
 		}
 	}
 	return nil
+}
+
+// forgetFlowsLeft removes the plugged MACs' flows-left records from their
+// bridges, in the plug's transaction: clearFlows has just removed those
+// flows, or finish replaces them.
+func forgetFlowsLeft(targets []target, st state) []ovsdb.Operation {
+	keys := map[string]ovsdb.Set{}
+	for _, t := range targets {
+		if st.flowsLeft[t.bridge][t.spec.MAC] {
+			keys[t.bridge] = append(keys[t.bridge], flowsLeftKey(t.spec.MAC))
+		}
+	}
+	var ops []ovsdb.Operation
+	for _, br := range sortedKeys(keys) {
+		ops = append(ops, ovsdb.Mutate("Bridge", whereUUID(st.bridges[br]), ovsdb.MutateDelete("external_ids", keys[br])))
+	}
+	return ops
 }
 
 // finish reads the OpenFlow port numbers ovs-vswitchd gave the taps, fails
