@@ -48,8 +48,9 @@ demo-clean:
 # Benchmarks (as root; not part of `make test`): hostnet against DESIGN.md section 7 and
 # against libvirt's own OVS plug, in private namespaces and daemons. Prints a table and
 # writes docs/BENCHMARKS.md. BENCH_QUICK=1 is a short smoke run. The "before" variants are
-# the hook built from BENCH_BASELINE (the revision before the engine changes it measures).
-BENCH_BASELINE ?= f86959e
+# the hook built from BENCH_BASELINE: the revision before the engine changes it measures, with
+# the benchnowait tag already there (f348bd4), so "up to the commit" has a before as well.
+BENCH_BASELINE ?= f348bd4
 bench: deps build
 	@if [ "$$(id -u)" -ne 0 ]; then echo "make bench: run as root (namespaces, Open vSwitch, libvirtd)" >&2; exit 1; fi
 	mkdir -p $(BUILD)/bench
@@ -58,8 +59,11 @@ bench: deps build
 	rm -rf $(BUILD)/bench/baseline && mkdir -p $(BUILD)/bench/baseline
 	git archive $(BENCH_BASELINE) | tar -x -C $(BUILD)/bench/baseline
 	cd $(BUILD)/bench/baseline && CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o ../hostnet-baseline ./hooks
+	rm -f $(BUILD)/bench/hostnet-baseline-nowait
+	if [ -e $(BUILD)/bench/baseline/internal/plug/wait_benchnowait.go ]; then cd $(BUILD)/bench/baseline && \
+		CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -tags benchnowait -o ../hostnet-baseline-nowait ./hooks; fi
 	$(BUILD)/bench/hostnet-bench -bin $(BUILD) -out docs/BENCHMARKS.md \
-		-baseline-bin $(BUILD)/bench/hostnet-baseline -baseline-rev $(BENCH_BASELINE) $(if $(BENCH_QUICK),-quick)
+		-baseline-bin $(BUILD)/bench/hostnet-baseline -baseline-rev $(shell git rev-parse --short $(BENCH_BASELINE)) $(if $(BENCH_QUICK),-quick)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -70,7 +70,8 @@ func (b *hookBench) hookJob(v hookVariant, nics int, op, subop string) job {
 // run measures every variant for one NIC count at the bridge's current
 // size: one unmeasured, checked warm-up each, then rounds in which every
 // variant runs once (start, then stop), so drift of the machine's load
-// spreads evenly over the variants.
+// spreads evenly over the variants. Each timed run waits for an idle
+// ovs-vswitchd first.
 func (b *hookBench) run(s *scope.Scope, nics int) []report.HookRow {
 	var vs []hookVariant
 	for _, v := range b.variants {
@@ -93,11 +94,12 @@ func (b *hookBench) run(s *scope.Scope, nics int) []report.HookRow {
 			s.Fatalf("interrupted: %v", err)
 		}
 		for i, v := range vs {
+			b.host.quiesce(s)
 			o := b.once(s, v, nics)
 			got[i].start = append(got[i].start, o.wall)
 			got[i].rss = append(got[i].rss, float64(o.maxRSS)/1024)
+			b.host.quiesce(s)
 			got[i].stop = append(got[i].stop, b.stop(s, v, nics).wall)
-			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	rows := make([]report.HookRow, len(vs))
@@ -142,7 +144,7 @@ func (b *hookBench) check(s *scope.Scope, v hookVariant, nics int) {
 		if tag := b.host.ovs.Vsctl(s, "get", "port", tap, "tag"); tag != strconv.Itoa(vmVLAN) {
 			s.Fatalf("%s: %s has tag %s, want %d", v.name, tap, tag, vmVLAN)
 		}
-		if v.name == report.VariantCommit {
+		if strings.HasPrefix(v.name, report.VariantCommit) {
 			continue
 		}
 		if of := b.host.ovs.Vsctl(s, "get", "interface", tap, "ofport"); of == "[]" || strings.HasPrefix(of, "-") {

@@ -133,11 +133,17 @@ func (b *libvirtBench) run(s *scope.Scope, nics int) report.PlugRow {
 		if err := s.Context().Err(); err != nil {
 			s.Fatalf("interrupted: %v", err)
 		}
+		q := b.host.quiesce
+		q(s)
 		startHN = append(startHN, b.virsh(s, b.hostnet, "start", hn.name))
+		q(s)
 		stopHN = append(stopHN, b.virsh(s, b.hostnet, "destroy", hn.name))
+		q(s)
 		startLV = append(startLV, b.virsh(s, b.plain, "start", lp.name))
+		q(s)
 		stopLV = append(stopLV, b.virsh(s, b.plain, "destroy", lp.name))
 
+		q(s)
 		b.virsh(s, b.traced, "start", lt.name)
 		calls, off, err := readCalls(b.trace, b.traceOff)
 		if err != nil {
@@ -153,11 +159,11 @@ func (b *libvirtBench) run(s *scope.Scope, nics int) report.PlugRow {
 		}
 		perStart = len(calls)
 		ovsLV = append(ovsLV, time.Duration(sum*float64(time.Millisecond)))
+		q(s)
 		b.virsh(s, b.traced, "destroy", lt.name)
 		if _, b.traceOff, err = readCalls(b.trace, b.traceOff); err != nil {
 			s.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	row := report.PlugRow{Ports: b.host.others, NICs: nics,
 		StartLibvirt: stats.Millis(startLV), StartHostnet: stats.Millis(startHN),

@@ -36,7 +36,7 @@ type plan struct {
 }
 
 var fullPlan = plan{
-	ports: []int{10, 500, 2000}, nics: []int{1, 4, 16}, hookRuns: 21,
+	ports: []int{10, 500, 2000}, nics: []int{1, 4, 16}, hookRuns: 15,
 	libvirtPorts: map[int]bool{10: true, 2000: true}, libvirtNICs: []int{1, 4, 16}, libvirtRuns: 5,
 	prepFresh: 7, prepConv: 21,
 }
@@ -56,7 +56,7 @@ func main() {
 
 func run() int {
 	bin := flag.String("bin", "build", "directory with hostnet, hostprep and bench/hostnet-nowait (make bench builds them)")
-	baseline := flag.String("baseline-bin", "", "hook built from the baseline revision, measured as the \"before\" variants")
+	baseline := flag.String("baseline-bin", "", "hook built from the baseline revision, measured as the \"before\" variants (and BIN-nowait next to it, if there)")
 	baselineRev := flag.String("baseline-rev", "", "the revision -baseline-bin was built from (for the report)")
 	out := flag.String("out", "docs/BENCHMARKS.md", "where to write the report")
 	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") != "", "smoke run: fewer sizes and runs (env BENCH_QUICK)")
@@ -76,6 +76,9 @@ func run() int {
 	}
 	if *baseline != "" {
 		bins["hook-baseline"] = *baseline
+		if _, err := os.Stat(*baseline + "-nowait"); err == nil {
+			bins["hook-baseline-nowait"] = *baseline + "-nowait"
+		}
 	}
 	for what, path := range bins {
 		if _, err := os.Stat(path); err != nil {
@@ -125,10 +128,14 @@ func measure(s *scope.Scope, p plan, bins map[string]string, res *report.Results
 		{name: report.VariantApplied, bin: bins["hook"], srcCheck: "off"},
 		{name: report.VariantMAC, bin: bins["hook"], srcCheck: "mac", nics: map[int]bool{4: true}},
 	}
+	four := map[int]bool{4: true}
+	if b := bins["hook-baseline-nowait"]; b != "" {
+		variants = append(variants, hookVariant{name: report.VariantCommit + report.BeforeSuffix, bin: b, srcCheck: "off", nics: four})
+	}
 	if b := bins["hook-baseline"]; b != "" {
 		variants = append(variants,
-			hookVariant{name: report.VariantApplied + report.BeforeSuffix, bin: b, srcCheck: "off", nics: map[int]bool{4: true}},
-			hookVariant{name: report.VariantMAC + report.BeforeSuffix, bin: b, srcCheck: "mac", nics: map[int]bool{4: true}})
+			hookVariant{name: report.VariantApplied + report.BeforeSuffix, bin: b, srcCheck: "off", nics: four},
+			hookVariant{name: report.VariantMAC + report.BeforeSuffix, bin: b, srcCheck: "mac", nics: four})
 	}
 	fail := func(err error) {
 		if err != nil {
