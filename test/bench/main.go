@@ -48,8 +48,8 @@ var quickPlan = plan{
 }
 
 func main() {
-	if filepath.Base(os.Args[0]) == tracerName {
-		os.Exit(traceVsctl())
+	if isTracer() {
+		os.Exit(trace())
 	}
 	os.Exit(run())
 }
@@ -158,11 +158,7 @@ func measure(s *scope.Scope, p plan, bins map[string]string, res *report.Results
 			}
 			for _, n := range p.libvirtNICs {
 				fail(s.Sub(fmt.Sprintf("libvirt-%d-%d", ports, n), func(c *scope.Scope) {
-					row := lb.run(c, n)
-					if hook, ok := res.HookRowFor(ports, n, report.VariantApplied); ok {
-						row.OVSHostnet = hook.Start
-					}
-					res.Plug = append(res.Plug, row)
+					res.Plug = append(res.Plug, lb.run(c, n))
 				}))
 			}
 		}

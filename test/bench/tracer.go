@@ -13,39 +13,65 @@ import (
 	"time"
 )
 
-// The bench measures libvirt's own OVS work by standing in for ovs-vsctl
-// in the PATH of a libvirtd used only for that: a copy of the bench binary
-// named ovs-vsctl runs the real one and records each call. The libvirtd
-// whose `virsh start` is timed has no tracer.
+// The bench measures the OVS work of both plugs inside real VM starts, in
+// a libvirtd used only for that: a copy of the bench binary stands in for
+// ovs-vsctl in its PATH (libvirt's plug) and for the hostnet hook (through
+// a one-line script in its hook directory); each runs the real program and
+// records the call. The libvirtds whose `virsh start` is timed have no
+// tracer.
 
-// tracerName is the name under which the bench binary acts as the tracer.
-const tracerName = "ovs-vsctl"
+// Names under which the bench binary acts as a tracer, and what it runs.
+const (
+	vsctlTracer = "ovs-vsctl"           // runs the next ovs-vsctl in PATH
+	hookTracer  = "hostnet-hook-tracer" // runs hookReal next to it
+	hookReal    = "hostnet-real"
+)
 
-// traceFile is the log next to the tracer executable.
+// traceFile is the log next to the tracer executables.
 const traceFile = "trace.jsonl"
 
-// vsctlCall is one traced ovs-vsctl call.
-type vsctlCall struct {
+// tracedCall is one traced call.
+type tracedCall struct {
+	Tool  string   `json:"tool"`  // vsctlTracer or hookTracer
 	Start int64    `json:"start"` // unix ns
-	MS    float64  `json:"ms"`    // wall time of the real ovs-vsctl process
+	MS    float64  `json:"ms"`    // wall time of the real process
 	Code  int      `json:"code"`
 	Args  []string `json:"args"`
 }
 
-// installTracer copies the running bench binary to dir/ovs-vsctl (a copy,
-// not a symlink: the tracer finds its log through its own path, and libvirt
-// runs it as plain "ovs-vsctl").
-func installTracer(dir string) error {
+// isTracer reports whether the binary was started as a tracer.
+func isTracer() bool {
+	base := filepath.Base(os.Args[0])
+	return base == vsctlTracer || base == hookTracer
+}
+
+// installTracers fills dir with both tracers (copies of the running bench
+// binary, not symlinks: a tracer finds its log through its own path, and
+// libvirt runs ovs-vsctl by plain name) and the hook they run. It returns
+// the hook script for libvirtd's hook directory.
+func installTracers(dir, hook string) (string, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return "", err
 	}
-	src, err := os.Open(self)
+	for _, c := range [][2]string{{self, vsctlTracer}, {self, hookTracer}, {hook, hookReal}} {
+		if err := copyFile(c[0], filepath.Join(dir, c[1])); err != nil {
+			return "", err
+		}
+	}
+	script := filepath.Join(dir, "hook.sh")
+	body := "#!/bin/sh\n# make bench: the hostnet hook, timed\nexec " + filepath.Join(dir, hookTracer) + " \"$@\"\n"
+	return script, os.WriteFile(script, []byte(body), 0o755)
+}
+
+// copyFile copies an executable.
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	dst, err := os.OpenFile(filepath.Join(dir, tracerName), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
 	if err != nil {
 		return err
 	}
@@ -56,34 +82,37 @@ func installTracer(dir string) error {
 	return dst.Close()
 }
 
-// traceVsctl is main when the binary runs as the tracer: it runs the real
-// ovs-vsctl with the same arguments, environment and streams, appends the
-// call to the log and exits with its status.
-func traceVsctl() int {
+// trace is main when the binary runs as a tracer: it runs the real program
+// with the same arguments, environment and streams, appends the call to the
+// log and exits with its status.
+func trace() int {
+	tool := filepath.Base(os.Args[0])
 	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "ovs-vsctl tracer:", err)
+		fmt.Fprintln(os.Stderr, tool+" tracer:", err)
 		return 1
 	}
 	dir := filepath.Dir(self)
-	real, err := realVsctl(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ovs-vsctl tracer:", err)
-		return 1
+	real := filepath.Join(dir, hookReal)
+	if tool == vsctlTracer {
+		if real, err = realVsctl(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "ovs-vsctl tracer:", err)
+			return 1
+		}
 	}
 	cmd := exec.Command(real, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	start := time.Now()
 	err = cmd.Run()
 	wall := time.Since(start)
-	call := vsctlCall{Start: start.UnixNano(), MS: float64(wall) / float64(time.Millisecond), Args: os.Args[1:]}
+	call := tracedCall{Tool: tool, Start: start.UnixNano(), MS: float64(wall) / float64(time.Millisecond), Args: os.Args[1:]}
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
 	case errors.As(err, &exit):
 		call.Code = exit.ExitCode()
 	default:
-		fmt.Fprintln(os.Stderr, "ovs-vsctl tracer:", err)
+		fmt.Fprintln(os.Stderr, tool+" tracer:", err)
 		call.Code = 127
 	}
 	line, _ := json.Marshal(call)
@@ -101,7 +130,7 @@ func realVsctl(self string) (string, error) {
 		if d == "" || filepath.Clean(d) == filepath.Clean(self) {
 			continue
 		}
-		p := filepath.Join(d, tracerName)
+		p := filepath.Join(d, vsctlTracer)
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p, nil
 		}
@@ -114,7 +143,7 @@ func realVsctl(self string) (string, error) {
 
 // readCalls reads the trace log from byte offset off; it returns the calls
 // and the new offset.
-func readCalls(path string, off int64) ([]vsctlCall, int64, error) {
+func readCalls(path string, off int64) ([]tracedCall, int64, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, off, nil
@@ -126,7 +155,7 @@ func readCalls(path string, off int64) ([]vsctlCall, int64, error) {
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return nil, off, err
 	}
-	var calls []vsctlCall
+	var calls []tracedCall
 	r := bufio.NewReader(f)
 	for {
 		line, err := r.ReadString('\n')
@@ -134,7 +163,7 @@ func readCalls(path string, off int64) ([]vsctlCall, int64, error) {
 			break
 		}
 		off += int64(len(line))
-		var c vsctlCall
+		var c tracedCall
 		if err := json.Unmarshal([]byte(line), &c); err != nil {
 			return calls, off, fmt.Errorf("trace line %q: %w", strings.TrimSpace(line), err)
 		}

@@ -68,8 +68,10 @@ func (r *Results) method(w io.Writer) {
 		"and a run started then would measure the previous run's aftermath; on a host, VM starts do not follow each other within milliseconds.\n")
 	p("- **Side by side**: three libvirtds in the namespace. One has the hostnet hook and starts the VM with `<interface type='ethernet'>` and hostnet metadata; " +
 		"one has no hook and starts the same VM with `<interface type='bridge'>`, `<virtualport type='openvswitch'/>` and `<vlan>`, so libvirt plugs the NICs with its own `ovs-vsctl` calls; " +
-		"the third is like the second with an `ovs-vsctl` tracer first in its PATH, which times each real `ovs-vsctl` process libvirt runs: libvirt's OVS work alone. " +
-		"The VM boots nothing (no kernel, no disk, no option ROM): `virsh start` returns once qemu runs, which is the time measured. hostnet's OVS work alone is the hook's `applied` start at the same size.\n")
+		"`virsh start` and `virsh destroy` of these two are timed. The VM boots nothing (no kernel, no disk, no option ROM): `virsh start` returns once qemu runs. " +
+		"A third libvirtd starts both kinds of VM with tracers (copies of the bench binary) in place of `ovs-vsctl` (first in its PATH) and of the hook (its hook file execs the tracer), " +
+		"which time each real `ovs-vsctl` and hook process: the OVS work of each plug alone, inside real starts, with the taps just created as on a host. " +
+		"For libvirt that is the sum of its `ovs-vsctl` calls during the start, for hostnet the hook's `start begin` process.\n")
 	if len(r.LibvirtCalls) > 0 {
 		p("- libvirt's OVS calls to start and destroy a %d-NIC VM, as traced:\n", r.LibvirtCallsNICs)
 		for _, c := range r.LibvirtCalls {

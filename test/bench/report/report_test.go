@@ -21,8 +21,8 @@ func sample() *Results {
 			{Ports: 2000, NICs: 4, Variant: VariantApplied + BeforeSuffix, Start: ms(500), RSS: ms(40)},
 		},
 		Plug: []PlugRow{
-			{Ports: 10, NICs: 4, OVSLibvirt: ms(50), StartLibvirt: ms(460), StartHostnet: ms(450)},
-			{Ports: 2000, NICs: 4, OVSLibvirt: ms(1400), StartLibvirt: ms(2200), StartHostnet: ms(700)},
+			{Ports: 10, NICs: 4, OVSLibvirt: ms(50), OVSHostnet: ms(21), StartLibvirt: ms(460), StartHostnet: ms(450)},
+			{Ports: 2000, NICs: 4, OVSLibvirt: ms(1400), OVSHostnet: ms(160), StartLibvirt: ms(2200), StartHostnet: ms(700)},
 		},
 		Hostprep: &Hostprep{Gap: ms(20, 30, 60), Converged: ms(5, 6), FreshApply: ms(150)},
 	}

@@ -36,8 +36,8 @@ type PlugRow struct {
 	// virsh start and virsh destroy, wall time, ms.
 	StartLibvirt, StartHostnet     stats.Summary
 	DestroyLibvirt, DestroyHostnet stats.Summary
-	// The OVS work alone, ms: the sum of libvirt's ovs-vsctl calls during
-	// one start (traced), and the hook's start process (from the hook rows).
+	// The OVS work alone, ms, traced inside real starts: the sum of
+	// libvirt's ovs-vsctl calls, and the hook's `start begin` process.
 	OVSLibvirt, OVSHostnet stats.Summary
 	CallsPerStart          int // libvirt's ovs-vsctl calls per start
 }
