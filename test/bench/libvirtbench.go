@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,7 +126,7 @@ func (b *libvirtBench) run(s *scope.Scope, nics int) report.PlugRow {
 		if c == lt && b.calls == nil {
 			b.callsNICs = nics
 			for _, call := range b.drainTrace(s) {
-				if call.Tool == vsctlTracer {
+				if call.Tool == vsctlTracer && slices.Contains(call.Args, lt.vm.tap(0)) {
 					b.calls = append(b.calls, strings.Join(call.Args, " "))
 				}
 			}

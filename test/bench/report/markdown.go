@@ -54,7 +54,8 @@ func (r *Results) method(w io.Writer) {
 	p("Everything is real and private to the run: a network namespace with its own `ovsdb-server` and `ovs-vswitchd` " +
 		"(userspace datapath, `datapath_type=netdev`: no kernel module here), bridge `br0`, real libvirtds and qemu (TCG) in the same namespace.\n\n")
 	p("- **Other ports**: persistent tap devices (`ip tuntap add`, up, no reader), added to `br0` as ordinary system ports, " +
-		"which is what the taps of other VMs are on a hypervisor. ovs-vswitchd polls and reconfigures real devices, so its cost grows as it would in production. " +
+		"which is what the taps of other VMs are on a hypervisor. ovs-vswitchd opens, polls and reconfigures real devices, so its cost grows as it would with VMs. " +
+		"(Internal ports on the userspace datapath are tap devices as well; ports of absent devices would be cheaper to create, but ovs-vswitchd retries opening every one of them on each reconfiguration.) " +
 		"The bridge grows from 10 to 500 to 2,000 of them during the run.\n")
 	p("- **The VM**: 1, 4 or 16 NICs, each an access port of VLAN %d on `br0`, `src-check=\"off\"` (libvirt's plug installs no filter either); "+
 		"the `src-check mac` rows add hostnet's default MAC source check (OpenFlow flows).\n", 100)
@@ -73,7 +74,7 @@ func (r *Results) method(w io.Writer) {
 		"which time each real `ovs-vsctl` and hook process: the OVS work of each plug alone, inside real starts, with the taps just created as on a host. " +
 		"For libvirt that is the sum of its `ovs-vsctl` calls during the start, for hostnet the hook's `start begin` process.\n")
 	if len(r.LibvirtCalls) > 0 {
-		p("- libvirt's OVS calls to start and destroy a %d-NIC VM, as traced:\n", r.LibvirtCallsNICs)
+		p("- libvirt's OVS calls for the first NIC of a %d-NIC VM at start and at destroy, as traced (each NIC gets its own):\n", r.LibvirtCallsNICs)
 		for _, c := range r.LibvirtCalls {
 			p("  `ovs-vsctl %s`\n", c)
 		}

@@ -69,8 +69,8 @@ type Results struct {
 	Quick            bool
 	Baseline         string // revision of the "before" hook, "" when not measured
 	Runs             map[string]int
-	LibvirtCalls     []string // libvirt's ovs-vsctl command lines of one start, as traced
-	LibvirtCallsNICs int      // the NIC count of that start
+	LibvirtCalls     []string // libvirt's ovs-vsctl calls for the first NIC of a start and destroy, as traced
+	LibvirtCallsNICs int      // the NIC count of that VM
 	Hook             []HookRow
 	Plug             []PlugRow
 	Hostprep         *Hostprep
