@@ -49,21 +49,11 @@ demo-clean:
 # against libvirt's own OVS plug, in private namespaces and daemons. Prints a table and
 # writes docs/BENCHMARKS.md. BENCH_QUICK=1 is a short smoke run. The "before" variants are
 # the hook built from BENCH_BASELINE: the revision before the engine changes it measures, with
-# the benchnowait tag already there (f348bd4), so "up to the commit" has a before as well.
+# the benchnowait tag already there (f348bd4), so "up to the commit" has a before as well;
+# BENCH_BASELINE= measures no before. The steps are in scripts/bench.sh.
 BENCH_BASELINE ?= f348bd4
 bench: deps build
-	@if [ "$$(id -u)" -ne 0 ]; then echo "make bench: run as root (namespaces, Open vSwitch, libvirtd)" >&2; exit 1; fi
-	mkdir -p $(BUILD)/bench
-	go build -o $(BUILD)/bench/hostnet-bench ./test/bench
-	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -tags benchnowait -o $(BUILD)/bench/hostnet-nowait ./hooks
-	rm -rf $(BUILD)/bench/baseline && mkdir -p $(BUILD)/bench/baseline
-	git archive $(BENCH_BASELINE) | tar -x -C $(BUILD)/bench/baseline
-	cd $(BUILD)/bench/baseline && CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o ../hostnet-baseline ./hooks
-	rm -f $(BUILD)/bench/hostnet-baseline-nowait
-	if [ -e $(BUILD)/bench/baseline/internal/plug/wait_benchnowait.go ]; then cd $(BUILD)/bench/baseline && \
-		CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -tags benchnowait -o ../hostnet-baseline-nowait ./hooks; fi
-	$(BUILD)/bench/hostnet-bench -bin $(BUILD) -out docs/BENCHMARKS.md \
-		-baseline-bin $(BUILD)/bench/hostnet-baseline -baseline-rev $(shell git rev-parse --short $(BENCH_BASELINE)) $(if $(BENCH_QUICK),-quick)
+	BUILD='$(BUILD)' LDFLAGS='$(LDFLAGS)' BENCH_BASELINE='$(BENCH_BASELINE)' BENCH_QUICK='$(BENCH_QUICK)' ./scripts/bench.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
