@@ -15,7 +15,7 @@ GOTEST  := go test -count=1
 INTEGRATION_P ?= 2
 TEST_TIMEOUT  ?= 30m
 
-.PHONY: all build unit test integration pkgtest deb rpm deps lint fmt clean demo demo-clean
+.PHONY: all build unit test integration pkgtest deb rpm deps lint fmt clean demo demo-clean bench
 
 all: build
 
@@ -63,6 +63,16 @@ demo: deps build
 
 demo-clean:
 	./scripts/demo.sh down
+
+# Benchmarks (as root; not part of `make test`): hostnet against DESIGN.md section 7 and
+# against libvirt's own OVS plug, in private namespaces and daemons. Prints a table and
+# writes docs/BENCHMARKS.md. BENCH_QUICK=1 is a short smoke run. The "before" variants are
+# the hook built from BENCH_BASELINE: the revision before the engine changes it measures, with
+# the benchnowait tag already there (f348bd4), so "up to the commit" has a before as well;
+# BENCH_BASELINE= measures no before. The steps are in scripts/bench.sh.
+BENCH_BASELINE ?= f348bd4
+bench: deps build
+	BUILD='$(BUILD)' LDFLAGS='$(LDFLAGS)' BENCH_BASELINE='$(BENCH_BASELINE)' BENCH_QUICK='$(BENCH_QUICK)' ./scripts/bench.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -25,6 +25,10 @@ type OpError struct {
 	Details string
 }
 
+// ConstraintViolation reports whether the commit broke a constraint of the
+// schema, such as a unique index ("constraint violation" in RFC 7047).
+func (e *OpError) ConstraintViolation() bool { return e.Err == "constraint violation" }
+
 func (e *OpError) Error() string {
 	where := "commit"
 	if e.Op != "" {

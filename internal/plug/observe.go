@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hostnet/hostnet/internal/ovsdb"
 	"github.com/hostnet/hostnet/internal/tapdev"
@@ -38,12 +39,14 @@ func (o observed) owned() bool {
 
 // state is the part of OVSDB one plug or unplug looks at: the rows under
 // each tap name, the UUID of each bridge involved (absent when the bridge
-// does not exist) and the interfaces carrying each VPC NIC's iface-id. It
-// selects by name and by iface-id only: no table is read whole.
+// does not exist), the interfaces carrying each VPC NIC's iface-id and
+// the MACs whose flows an unplug left on each bridge. It selects by name
+// and by iface-id only: no table is read whole.
 type state struct {
-	taps    map[string]observed
-	bridges map[string]ovsdb.UUID
-	holders map[string][]holder // by iface-id
+	taps      map[string]observed
+	bridges   map[string]ovsdb.UUID
+	holders   map[string][]holder        // by iface-id
+	flowsLeft map[string]map[string]bool // bridge -> MACs (KeyFlowsLeftPrefix)
 }
 
 // observe reads the rows under taps, the bridges named and the interfaces
@@ -58,12 +61,12 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges, ifaceIDs []stri
 			ovsdb.Select("Interface", []ovsdb.Condition{ovsdb.Equal("name", tap)}, "_uuid", "external_ids", "ofport", "error"))
 	}
 	for _, br := range bridges {
-		ops = append(ops, ovsdb.Select("Bridge", []ovsdb.Condition{ovsdb.Equal("name", br)}, "_uuid"))
+		ops = append(ops, ovsdb.Select("Bridge", []ovsdb.Condition{ovsdb.Equal("name", br)}, "_uuid", "external_ids"))
 	}
 	for _, id := range ifaceIDs {
 		ops = append(ops, ovsdb.Select("Interface", holderCondition(id), "_uuid", "name", "external_ids", "ofport", "error"))
 	}
-	st := state{taps: map[string]observed{}, bridges: map[string]ovsdb.UUID{}, holders: map[string][]holder{}}
+	st := state{taps: map[string]observed{}, bridges: map[string]ovsdb.UUID{}, holders: map[string][]holder{}, flowsLeft: map[string]map[string]bool{}}
 	if len(ops) == 0 {
 		return st, nil
 	}
@@ -86,6 +89,18 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges, ifaceIDs []stri
 				return st, fmt.Errorf("read bridge %s: %w", br, err)
 			}
 			st.bridges[br] = u
+			ext, err := rows[0].Map("external_ids")
+			if err != nil {
+				return st, fmt.Errorf("read bridge %s: %w", br, err)
+			}
+			for k := range ext {
+				if mac, ok := strings.CutPrefix(k, KeyFlowsLeftPrefix); ok {
+					if st.flowsLeft[br] == nil {
+						st.flowsLeft[br] = map[string]bool{}
+					}
+					st.flowsLeft[br][mac] = true
+				}
+			}
 		}
 	}
 	// Holders under a tap's own name are that tap's rows, read above; the

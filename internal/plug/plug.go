@@ -173,6 +173,14 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 		}
 	}
 	ids := ifaceIDsOf(targets)
+	// A VM start with no VPC NIC commits without looking up the taps' rows
+	// first; VPC NICs need the lookup of their iface-id's holders anyway.
+	if mode == Fresh && len(ids) == 0 {
+		if outcomes, done, err := e.plugNew(ctx, targets); done {
+			return outcomes, err
+		}
+	}
+
 	st, err := observe(ctx, e.DB, taps, bridgesOf(targets), ids)
 	if err != nil {
 		return nil, err
@@ -181,13 +189,17 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 	if err := errors.Join(checkTargets(targets, st), claimErr); err != nil {
 		return nil, err
 	}
-
 	outcomes := make([]Outcome, len(targets))
 	if err := e.removeStale(ctx, targets, st, mode, outcomes); err != nil {
 		return nil, err
 	}
+	if mode == Fresh {
+		if err := e.clearFlows(ctx, targets, st, outcomes); err != nil {
+			return nil, err
+		}
+	}
 
-	ops := []ovsdb.Operation{ovsdb.Comment(fmt.Sprintf("hostnet: %s %s%s", mode, strings.Join(taps, ", "), ofDomain(targets)))}
+	ops := []ovsdb.Operation{plugComment(mode, targets)}
 	ours := tapsOf(targets)
 	for _, id := range ids {
 		ops = append(ops, waitHolders(id, ours, st.holders[id]))
@@ -198,13 +210,15 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 		}
 		outcomes[i].Evicted = evictedNames(evict[i])
 	}
+	newPorts := map[string]ovsdb.Set{} // bridge -> named Port UUIDs
 	for i, t := range targets {
 		obs := st.taps[t.spec.Tap]
 		brUUID := st.bridges[t.bridge]
 		outcomes[i].Spec, outcomes[i].Bridge = t.spec, t.bridge
 		switch {
 		case !obs.exists():
-			ops = append(ops, insertOps(t, brUUID, i)...)
+			ops = append(ops, insertOps(t, i)...)
+			newPorts[t.bridge] = append(newPorts[t.bridge], ovsdb.NamedUUID(uuidName("port", i)))
 			if outcomes[i].Action == "" {
 				outcomes[i].Action = Created
 			}
@@ -217,21 +231,55 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 			outcomes[i].Action = Moved
 		}
 	}
-	if _, err := e.DB.TransactApplied(ctx, ops...); err != nil {
+	ops = append(ops, addPortsOps(newPorts, st)...)
+	ops = append(ops, forgetFlowsLeft(targets, st)...)
+	return e.commit(ctx, targets, ops, outcomes, mode, ids)
+}
+
+// errNameTaken means the plug's transaction found rows under a tap's name
+// (the unique name index of Port or Interface refused the insert).
+var errNameTaken = errors.New("a row of that name exists")
+
+// commit runs the plug's transaction, waits until ovs-vswitchd has applied
+// it, and finishes (OpenFlow ports, flows).
+func (e *Engine) commit(ctx context.Context, targets []target, ops []ovsdb.Operation, outcomes []Outcome, mode Mode, ifaceIDs []string) ([]Outcome, error) {
+	transact := e.DB.TransactApplied
+	if !waitForVswitchd {
+		transact = e.DB.Transact
+	}
+	if _, err := transact(ctx, ops...); err != nil {
 		if isHolderRace(err) {
 			return nil, fmt.Errorf("plug %s: %w: another interface took or dropped vpc-port %s while hostnet was plugging (a concurrent plug); nothing was changed, retry: %v",
-				strings.Join(taps, ", "), ErrIfaceIDInUse, strings.Join(ids, ", "), err)
+				tapList(targets), ErrIfaceIDInUse, strings.Join(ifaceIDs, ", "), err)
 		}
-		return nil, fmt.Errorf("plug %s: %w", strings.Join(taps, ", "), err)
+		var opErr *ovsdb.OpError
+		if errors.As(err, &opErr) && opErr.ConstraintViolation() {
+			err = fmt.Errorf("%w: %w", errNameTaken, err)
+		}
+		return nil, fmt.Errorf("plug %s: %w", tapList(targets), err)
 	}
-
-	if err := e.finish(ctx, targets, outcomes); err != nil {
+	if !waitForVswitchd {
+		return outcomes, nil
+	}
+	if err := e.finish(ctx, targets, outcomes, mode); err != nil {
 		if mode == Fresh {
 			e.undo(targets)
 		}
 		return nil, err
 	}
 	return outcomes, nil
+}
+
+func plugComment(mode Mode, targets []target) ovsdb.Operation {
+	return ovsdb.Comment(fmt.Sprintf("hostnet: %s %s%s", mode, tapList(targets), ofDomain(targets)))
+}
+
+func tapList(targets []target) string {
+	taps := make([]string, len(targets))
+	for i, t := range targets {
+		taps[i] = t.spec.Tap
+	}
+	return strings.Join(taps, ", ")
 }
 
 // removeStale detaches rows left under the taps' names by devices that are
@@ -260,9 +308,54 @@ func (e *Engine) removeStale(ctx context.Context, targets []target, st state, mo
 	return nil
 }
 
+// clearFlows runs before a Fresh plug commits. NICs with source checks get
+// their flows replaced after the commit; the others get no OpenFlow work
+// after it, so flows their MAC may still have on the bridge are removed
+// here: those an unplug recorded as left behind (KeyFlowsLeftPrefix), and
+// any when stale rows of the tap were just replaced. Usually there are
+// none, and the plug does no OpenFlow at all: with thousands of ports on a
+// bridge, every exchange with ovs-vswitchd costs tens of milliseconds, and
+// right after it applies new ports it answers only a few hundred later.
+func (e *Engine) clearFlows(ctx context.Context, targets []target, st state, outcomes []Outcome) error {
+	if e.Flows == nil {
+		return nil
+	}
+	macs := map[string][]string{}
+	for i, t := range targets {
+		if e.ownsFlows(t.bridge) && t.spec.SrcCheck == portspec.SrcCheckOff && (st.flowsLeft[t.bridge][t.spec.MAC] || outcomes[i].Action == Replaced) {
+			macs[t.bridge] = append(macs[t.bridge], t.spec.MAC)
+		}
+	}
+	for _, br := range sortedKeys(macs) {
+		if err := e.Flows.Remove(ctx, br, macs[br]); err != nil {
+			return fmt.Errorf("clear old flows of %s from %s: %w", strings.Join(macs[br], ", "), br, err)
+		}
+	}
+	return nil
+}
+
+// forgetFlowsLeft removes the plugged MACs' flows-left records from their
+// bridges, in the plug's transaction: clearFlows has just removed those
+// flows, or finish replaces them.
+func forgetFlowsLeft(targets []target, st state) []ovsdb.Operation {
+	keys := map[string]ovsdb.Set{}
+	for _, t := range targets {
+		if st.flowsLeft[t.bridge][t.spec.MAC] {
+			keys[t.bridge] = append(keys[t.bridge], flowsLeftKey(t.spec.MAC))
+		}
+	}
+	var ops []ovsdb.Operation
+	for _, br := range sortedKeys(keys) {
+		ops = append(ops, ovsdb.Mutate("Bridge", whereUUID(st.bridges[br]), ovsdb.MutateDelete("external_ids", keys[br])))
+	}
+	return ops
+}
+
 // finish reads the OpenFlow port numbers ovs-vswitchd gave the taps, fails
-// for a tap it could not open, and installs the flows.
-func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcome) error {
+// for a tap it could not open, and installs the flows: all of them in
+// Repair mode, where a working port's flows are replaced atomically; in
+// Fresh mode clearFlows has run, so only NICs with source checks need any.
+func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcome, mode Mode) error {
 	ops := make([]ovsdb.Operation, len(targets))
 	for i, t := range targets {
 		ops[i] = ovsdb.Select("Interface", []ovsdb.Condition{ovsdb.Equal("name", t.spec.Tap)}, "ofport", "error")
@@ -289,7 +382,7 @@ func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcom
 			return fmt.Errorf("%s on %s: %w: %s", t.spec.Label(), t.bridge, ErrDevice, orUnknown(ifaceErr))
 		}
 		outcomes[i].OFPort = ofport
-		if e.ownsFlows(t.bridge) {
+		if e.ownsFlows(t.bridge) && (mode == Repair || t.spec.SrcCheck != portspec.SrcCheckOff) {
 			byBridge[t.bridge] = append(byBridge[t.bridge], FlowNIC{Spec: t.spec, OFPort: ofport})
 		}
 	}

@@ -27,6 +27,14 @@ const (
 // deletes only rows that carry it.
 const OwnerVM = "hostnet-vm"
 
+// KeyFlowsLeftPrefix starts a Bridge external_ids key, followed by a MAC,
+// that an unplug writes when it removed a NIC's ports but could not remove
+// its flows: OVSDB records what OpenFlow may still hold, so the next fresh
+// plug of that MAC clears the flows without asking ovs-vswitchd otherwise.
+const KeyFlowsLeftPrefix = "hostnet-flows-left-"
+
+func flowsLeftKey(mac string) string { return KeyFlowsLeftPrefix + mac }
+
 // portKeys and ifaceKeys are every key hostnet may set, removed before the
 // new values are inserted so that a re-plug leaves no stale key behind while
 // other tools' keys (ovn-controller's ovn-installed) survive.
@@ -91,9 +99,9 @@ func portVLANColumns(s portspec.PortSpec) map[string]any {
 	return cols
 }
 
-// insertOps creates the Interface and Port of t and adds the Port to its
-// bridge.
-func insertOps(t target, bridge ovsdb.UUID, n int) []ovsdb.Operation {
+// insertOps creates the Interface and Port of t; addPortsOps puts the Port
+// on its bridge.
+func insertOps(t target, n int) []ovsdb.Operation {
 	iface, port := uuidName("iface", n), uuidName("port", n)
 	portRow := portVLANColumns(t.spec)
 	portRow["name"] = t.spec.Tap
@@ -106,8 +114,18 @@ func insertOps(t target, bridge ovsdb.UUID, n int) []ovsdb.Operation {
 			"external_ids": ifaceExternalIDs(t),
 		}),
 		ovsdb.Insert("Port", port, portRow),
-		ovsdb.Mutate("Bridge", whereUUID(bridge), ovsdb.MutateInsert("ports", ovsdb.Set{ovsdb.NamedUUID(port)})),
 	}
+}
+
+// addPortsOps adds new Ports (bridge to named UUIDs) to their bridges, one
+// mutation per bridge: each rewrites the bridge's whole set of ports, which
+// on a bridge with thousands of ports is the costly part of a commit.
+func addPortsOps(ports map[string]ovsdb.Set, st state) []ovsdb.Operation {
+	var ops []ovsdb.Operation
+	for _, br := range sortedKeys(ports) {
+		ops = append(ops, ovsdb.Mutate("Bridge", whereUUID(st.bridges[br]), ovsdb.MutateInsert("ports", ports[br])))
+	}
+	return ops
 }
 
 // updateOps rewrites an existing Port and Interface of t in place, keeping

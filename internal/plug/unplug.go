@@ -114,12 +114,19 @@ func (e *Engine) unplug(ctx context.Context, specs []portspec.PortSpec, domainUU
 // detach ops and waits until ovs-vswitchd has applied them.
 func (e *Engine) detach(ctx context.Context, ops []ovsdb.Operation, flowMACs map[string][]string, what string) error {
 	// Flows first: a drop flow left on an OpenFlow port number that a new
-	// port reuses would cut that port off.
+	// port reuses would cut that port off. Flows that cannot be removed are
+	// recorded on their bridge, in the same transaction that removes the
+	// ports, so the next plug of the MAC clears them (clearFlows).
 	var flowErrs []error
 	if e.Flows != nil {
 		for _, br := range sortedKeys(flowMACs) {
 			if err := e.Flows.Remove(ctx, br, flowMACs[br]); err != nil {
 				flowErrs = append(flowErrs, fmt.Errorf("remove flows of %s from %s: %w", strings.Join(flowMACs[br], ", "), br, err))
+				left := ovsdb.Map{}
+				for _, mac := range flowMACs[br] {
+					left[flowsLeftKey(mac)] = what
+				}
+				ops = append(ops, ovsdb.Mutate("Bridge", []ovsdb.Condition{ovsdb.Equal("name", br)}, ovsdb.MutateInsert("external_ids", left)))
 			}
 		}
 	}

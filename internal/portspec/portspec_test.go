@@ -210,3 +210,16 @@ func TestAttrErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateVPCPort(t *testing.T) {
+	long := strings.Repeat("a", 128)
+	for name, ok := range map[string]bool{
+		"lsp-7f3c9a": true, "0b1c2d3e-0000-4000-8000-000000000001": true, "a": true, "A_b.c:d-e": true, long: true,
+		"": false, long + "a": false, "-lsp": false, "_lsp": false, ".lsp": false, "lsp 1": false, "lsp;rm": false,
+		"lsp\n": false, "lsp=1": false, "lsp,2": false, "lsp\"": false, "lspé": false,
+	} {
+		if err := ValidateVPCPort(name); (err == nil) != ok {
+			t.Errorf("ValidateVPCPort(%q) = %v, want ok=%v", name, err, ok)
+		}
+	}
+}

@@ -28,6 +28,10 @@ type LibvirtOptions struct {
 	// environment, so a hook finds its config at its default path. Missing mount points are
 	// created (empty directories).
 	Binds map[string]string
+	// Env is added to the environment of libvirtd and virtlogd, e.g. OVS_RUNDIR so that
+	// libvirt's own `ovs-vsctl` calls (<virtualport type='openvswitch'/>) reach a private
+	// OVS. Hooks never see it: libvirtd runs them with a minimal environment.
+	Env []string
 }
 
 // Libvirt is a private libvirtd + virtlogd inside NS and a private mount namespace: its
@@ -137,7 +141,9 @@ func StartLibvirt(t testing.TB, ns *Netns, opts LibvirtOptions) *Libvirt {
 
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	if _, err := run(ns.Command(ctx, "unshare", "-m", "--propagation", "private", "sh", "-c", script.String())); err != nil {
+	cmd := ns.Command(ctx, "unshare", "-m", "--propagation", "private", "sh", "-c", script.String())
+	cmd.Env = append(os.Environ(), opts.Env...)
+	if _, err := run(cmd); err != nil {
 		t.Fatalf("start libvirtd in %s: %v\n%s", ns, err, tail(filepath.Join(dir, "log", "libvirtd.log"), 30))
 	}
 	l.waitReady(t)
