@@ -91,6 +91,11 @@ type Result struct {
 // failed entry does not stop the others; the error joins every failure.
 func (e *Engine) Apply(ctx context.Context) (*Result, error) {
 	start := time.Now()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	p, err := e.Plan(ctx)
 	if err != nil {
 		return nil, err
@@ -215,6 +220,12 @@ func (e *Engine) startMove(ctx context.Context, ep *EntryPlan) (*Journal, error)
 		return nil, err
 	}
 	nic := ep.Entry.NIC
+	if len(mw.Gateways) > 0 && len(answered) == 0 {
+		// The check after the move compares with the answers before it:
+		// with none, a move that cuts the host off cannot be told apart.
+		e.Log.Warn().Str("entry", ep.Entry.Raw).Str("device", nic).Str("gateways", joinAddrs(mw.Gateways)).
+			Msg("no gateway answered on the NIC before the move, so the move goes on without the connectivity check that would roll it back")
+	}
 	j := &Journal{
 		Version: journalVersion, BootID: BootID(), Started: time.Now().UTC(),
 		Entry: ep.Entry.Raw, NIC: nic, Bridge: ep.Entry.Bridge, Target: ep.Target,
@@ -630,4 +641,12 @@ func (e *Engine) Close() {
 	if e.Env.Netlink != nil {
 		e.Env.Netlink.Close()
 	}
+}
+
+func joinAddrs(as []netip.Addr) string {
+	ss := make([]string, len(as))
+	for i, a := range as {
+		ss[i] = a.String()
+	}
+	return strings.Join(ss, ", ")
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hostnet/hostnet/test/harness"
@@ -208,4 +209,42 @@ func TestHostVLAN(t *testing.T) {
 	harness.ExpectNoReach(t, peer200, hostIP)
 	harness.ExpectNoReach(t, untagged, hostIP)
 	h.expectNoChange("apply with a host VLAN, converged")
+}
+
+// TestConcurrentApplies: two applies started at once on a fresh host (as
+// when an operator runs apply while systemd's runs) take turns on the state
+// directory's lock: both exit 0, the host converges once and answers its
+// gateway, and a third apply changes nothing.
+func TestConcurrentApplies(t *testing.T) {
+	t.Parallel()
+	h := newHost(t)
+	gw := ipHost(t, h)
+	h.writeConf("networks:\n  - eth0/br0/" + hostIP + "\novs_datapath_type: netdev\n")
+
+	results := make([]result, 2)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = h.run("apply")
+		}()
+	}
+	wg.Wait()
+	changed := 0
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("concurrent apply %d failed:\n%s", i, r)
+		}
+		if !strings.Contains(r.stderr, "no changes") {
+			changed++
+		}
+	}
+	if changed != 1 {
+		t.Errorf("%d of the two concurrent applies changed the host, want exactly 1 (the other waits, then finds it converged):\n%s\n%s", changed, results[0], results[1])
+	}
+	if r := h.apply(); !strings.Contains(r.stderr, "no changes") {
+		t.Errorf("third apply did not say \"no changes\":\n%s", r)
+	}
+	harness.ExpectReach(t, gw.NS, hostIP)
 }
