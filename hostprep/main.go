@@ -18,6 +18,7 @@ import (
 	"github.com/hostnet/hostnet/internal/config"
 	"github.com/hostnet/hostnet/internal/hostprep"
 	"github.com/hostnet/hostnet/internal/logging"
+	"github.com/hostnet/hostnet/internal/version"
 )
 
 const usage = `usage: hostprep [--config FILE] [-v] COMMAND
@@ -26,6 +27,7 @@ Commands:
   check          validate host.conf against this host and print the plan; change nothing
   apply          converge the host to host.conf (what systemd runs at boot)
   status [--json] per entry: NIC, bridge, form, addresses, state; and the host's wires
+  version        print hostprep's version
 
 Flags:
   --config FILE  host config (default $HOSTNET_CONFIG, else /etc/hostnet/host.conf)
@@ -45,29 +47,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "")
 	// Flags may come before or after the command.
 	if err := fs.Parse(args); err != nil {
-		return usageError(stderr, err)
+		return usageError(stdout, stderr, err)
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return usageError(stderr, errors.New("no command"))
+		return usageError(stdout, stderr, errors.New("no command"))
 	}
 	cmd := rest[0]
 	if err := fs.Parse(rest[1:]); err != nil {
-		return usageError(stderr, err)
+		return usageError(stdout, stderr, err)
 	}
 	if fs.NArg() > 0 {
-		return usageError(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		return usageError(stdout, stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	switch cmd {
 	case "check", "apply", "status":
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "version":
+		fmt.Fprintln(stdout, "hostprep "+version.Version)
+		return 0
 	default:
-		return usageError(stderr, fmt.Errorf("unknown command %q", cmd))
+		return usageError(stdout, stderr, fmt.Errorf("unknown command %q", cmd))
 	}
 	if *asJSON && cmd != "status" {
-		return usageError(stderr, errors.New("--json goes with status"))
+		return usageError(stdout, stderr, errors.New("--json goes with status"))
 	}
 
 	log := logging.ForCLI("hostprep", *verbose)
@@ -98,7 +103,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func usageError(stderr io.Writer, err error) int {
+// usageError prints the usage; -h/--help is not an error.
+func usageError(stdout, stderr io.Writer, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	fmt.Fprintf(stderr, "hostprep: %v\n%s", err, usage)
 	return 2
 }

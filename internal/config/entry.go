@@ -102,7 +102,7 @@ func (e *Entry) checkNames() []error {
 		errs = append(errs, e.errorf("choose another bridge name, e.g. br0", "bridge %v", brOK))
 	}
 	if nicOK == nil && brOK == nil && e.NIC == e.Bridge {
-		errs = append(errs, e.errorf("give the bridge its own name, e.g. br0", "NIC and bridge are both %s", e.NIC))
+		errs = append(errs, e.errorf("give the bridge its own name, e.g. "+suggestBridge(e.NIC), "NIC and bridge are both %s", e.NIC))
 	}
 	return errs
 }
@@ -254,4 +254,12 @@ func (e Entry) validate() []error {
 		}
 	}
 	return errs
+}
+
+// suggestBridge proposes a bridge name for a NIC that is not the NIC's own.
+func suggestBridge(nic string) string {
+	if nic == "br0" {
+		return "br1"
+	}
+	return "br0"
 }

@@ -45,8 +45,16 @@ func validateEntry(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal) [
 	}
 	if ovs && obs.OVS.Bridges[e.NIC] == nil {
 		if p := obs.OVS.Ports[e.NIC]; p != nil && p.Bridge != "" && p.Bridge != e.Bridge {
-			bad("%s is a port of Open vSwitch bridge %s, not of %s; take it off (ovs-vsctl del-port %s %s) or name %s in this entry",
-				e.NIC, p.Bridge, e.Bridge, p.Bridge, e.NIC, p.Bridge)
+			if held := hostAddrsOn(obs.Net, p.Bridge); len(held) > 0 {
+				// Taking the NIC off that bridge cuts the host off: say so
+				// rather than suggest it.
+				bad("%s is a port of Open vSwitch bridge %s, which carries the host's %s; hostprep does not move a host's IP from one bridge to another: "+
+					"keep %s in this entry (renaming it means moving the IP by hand from a console: ovs-vsctl del-port %s %s cuts the host off)",
+					e.NIC, p.Bridge, strings.Join(held, ", "), p.Bridge, p.Bridge, e.NIC)
+			} else {
+				bad("%s is a port of Open vSwitch bridge %s, not of %s; take it off (ovs-vsctl del-port %s %s) or name %s in this entry",
+					e.NIC, p.Bridge, e.Bridge, p.Bridge, e.NIC, p.Bridge)
+			}
 		}
 	}
 	if m := nic.Master; m != "" && m != e.Bridge {
@@ -175,4 +183,22 @@ func ipFormFor(e config.Entry, held []netstate.Addr) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+// hostAddrsOn lists dev's addresses other than IPv6 link-local and the
+// 169.254/16 wire addresses: those the host is reached at.
+func hostAddrsOn(h *netstate.Host, dev string) []string {
+	l := h.Link(dev)
+	if l == nil {
+		return nil
+	}
+	var out []string
+	for _, a := range l.Addrs {
+		ip := a.Prefix.Addr()
+		if ip.IsLinkLocalUnicast() {
+			continue
+		}
+		out = append(out, a.Prefix.String())
+	}
+	return out
 }

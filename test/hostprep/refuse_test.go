@@ -144,3 +144,32 @@ listen_interface: eth1
 		t.Errorf("status does not repeat the warning:\n%s", r)
 	}
 }
+
+// TestRenameBridgeOfHostIP: after apply, an entry that names another bridge
+// for the NIC whose IP lives on br0 is refused without advice that would
+// cut the host off (taking the NIC off br0), and nothing changes.
+func TestRenameBridgeOfHostIP(t *testing.T) {
+	t.Parallel()
+	h := newHost(t)
+	gw := ipHost(t, h)
+	h.writeConf("networks:\n  - eth0/br0/" + hostIP + "\novs_datapath_type: netdev\n")
+	h.apply()
+	h.writeConf("networks:\n  - eth0/brx/" + hostIP + "\novs_datapath_type: netdev\n")
+	routes, addrs := h.routes(), h.addrs("br0")
+	for _, cmd := range []string{"check", "apply"} {
+		r := h.run(cmd)
+		lines := problemLines(r.stderr)
+		if r.code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "eth0 is a port of Open vSwitch bridge br0, which carries the host's "+hostIP+"/24") ||
+			!strings.Contains(lines[0], "keep br0 in this entry") || strings.Contains(lines[0], "take it off") {
+			t.Errorf("%s with the bridge renamed: want exit 1 and one line saying br0 carries the host's IP and to keep br0, got %s", cmd, r)
+		}
+	}
+	checkRoutes(t, "routes after the refusals", h.routes(), routes)
+	if got := h.addrs("br0"); strings.Join(got, " ") != strings.Join(addrs, " ") {
+		t.Errorf("br0 addresses changed: %q, want %q", got, addrs)
+	}
+	if got := h.vsctl("port-to-br", "eth0"); got != "br0" {
+		t.Errorf("eth0 is on %q after the refusals, want br0", got)
+	}
+	harness.ExpectReach(t, gw.NS, hostIP)
+}
