@@ -11,8 +11,8 @@ import (
 // None of them reads a config.
 func TestUsage(t *testing.T) {
 	for _, tc := range []struct {
-		args       []string
-		code       int
+		args        []string
+		code        int
 		out, errOut string
 	}{
 		{[]string{"--help"}, 0, "usage: hostprep", ""},
