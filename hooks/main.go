@@ -33,10 +33,19 @@ func run() int {
 	inv := hook.Invocation{Domain: args[0], Op: args[1], SubOp: args[2], Extra: args[3]}
 
 	// Read all of stdin whatever the op: libvirt writes the whole XML.
-	xml, err := io.ReadAll(io.LimitReader(os.Stdin, maxDomainXML))
+	xml, err := io.ReadAll(io.LimitReader(os.Stdin, maxDomainXML+1))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hostnet: read domain XML of %s from stdin: %v\n", inv.Domain, err)
 		return 1
+	}
+	if len(xml) > maxDomainXML {
+		// A truncated document could hide hostnet's metadata: never judge
+		// one. Cleanup ops go on with what was read (they must not fail).
+		if hook.ActionFor(inv.Op, inv.SubOp).MayFail() {
+			fmt.Fprintf(os.Stderr, "hostnet: domain XML of %s is over %d MiB on stdin; hostnet does not judge a truncated document: shrink the domain's XML (metadata, descriptions)\n", inv.Domain, maxDomainXML>>20)
+			return 1
+		}
+		xml = xml[:maxDomainXML]
 	}
 
 	log, closer := logging.ForDaemonless("hostnet")

@@ -12,6 +12,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strings"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -184,10 +185,16 @@ type Instance struct {
 	Taps []string
 }
 
-// ParseInstance reads the identity and ethernet taps of a domain XML.
+// ParseInstance reads the identity and ethernet taps of a domain XML. A
+// document that does not parse whole (cut short, broken) still yields the
+// domain's name and UUID when its start has them: the ports hostnet plugged
+// for a domain are found by UUID, and a stop must still remove them.
 func ParseInstance(domainXML []byte) (*Instance, error) {
 	var dx libvirtxml.Domain
 	if err := dx.Unmarshal(string(domainXML)); err != nil {
+		if in := identityOf(domainXML); in.UUID != "" {
+			return in, nil
+		}
 		return nil, fmt.Errorf("domain XML is not valid: %w", err)
 	}
 	in := &Instance{Name: dx.Name, UUID: dx.UUID}
@@ -237,6 +244,38 @@ func liveDomain(status []byte) ([]byte, error) {
 			}
 		case xml.EndElement:
 			depth--
+		}
+	}
+}
+
+// identityOf scans a domain XML for <domain>'s own <name> and <uuid>,
+// stopping at the first error.
+func identityOf(domainXML []byte) *Instance {
+	in := &Instance{}
+	dec := xml.NewDecoder(bytes.NewReader(domainXML))
+	var path []string
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return in
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			path = append(path, el.Name.Local)
+		case xml.EndElement:
+			if len(path) > 0 {
+				path = path[:len(path)-1]
+			}
+		case xml.CharData:
+			if len(path) != 2 || path[0] != "domain" {
+				continue
+			}
+			switch path[1] {
+			case "uuid":
+				in.UUID = strings.TrimSpace(string(el))
+			case "name":
+				in.Name = strings.TrimSpace(string(el))
+			}
 		}
 	}
 }

@@ -166,3 +166,24 @@ func TestParseInstanceIgnoresMetadataErrors(t *testing.T) {
 		t.Errorf("instance = %+v", in)
 	}
 }
+
+// TestParseInstanceOfBrokenXML: a document cut short still names its
+// domain (a stop unplugs by UUID); one without a UUID in its readable start
+// is an error.
+func TestParseInstanceOfBrokenXML(t *testing.T) {
+	full := string(withMetadata(`<hostnet:interface mac="52:54:00:00:00:01" bridge="br0"/>`))
+	cut := full[:strings.Index(full, "<devices>")+len("<devices><interf")]
+	in, err := ParseInstance([]byte(cut))
+	if err != nil {
+		t.Fatalf("cut XML: %v", err)
+	}
+	if in.UUID != "11111111-2222-3333-4444-555555555555" || in.Name == "" {
+		t.Errorf("cut XML: instance = %+v, want the domain's name and UUID", in)
+	}
+	if _, err := ParseInstance([]byte("<domain><name>x</name><devi")); err == nil {
+		t.Error("XML without a UUID: no error")
+	}
+	if _, err := ParseInstance([]byte("not xml <<<")); err == nil {
+		t.Error("not XML: no error")
+	}
+}

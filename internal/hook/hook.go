@@ -149,7 +149,7 @@ func (r *Runner) loadConfig(log zerolog.Logger, action Action) (*config.Config, 
 		d := config.Defaults()
 		return &d, nil
 	}
-	return nil, fmt.Errorf("hostnet cannot read its host config: %w", err)
+	return nil, fmt.Errorf("cannot read the host config: %w", err)
 }
 
 func (r *Runner) withEngine(ctx context.Context, cfg *config.Config, fn func(*plug.Engine) error) error {

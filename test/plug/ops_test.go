@@ -214,3 +214,29 @@ func TestActionsLogged(t *testing.T) {
 		t.Errorf("no unplug line in the log file:\n%s", data)
 	}
 }
+
+// TestOversizeDomainXML: a domain XML over the hook's 16 MiB bound is never
+// judged from its truncated start: prepare and start refuse it with one
+// line (even when its start is valid), while a stop still exits 0 and
+// unplugs what it can.
+func TestOversizeDomainXML(t *testing.T) {
+	h := newHost(t)
+	h.vm(t, "vnet0", "52:54:00:00:0a:01", "")
+	xml := domainXML("vm", uuidA, nic{mac: "52:54:00:00:0a:01", tap: "vnet0", attrs: `bridge="br0" vlan="100"`})
+	h.mustHook(t, "vm", "start", "begin", xml)
+	// Valid XML whose bad hostnet entry comes after 17 MiB of comment.
+	bad := `<hostnet:interface mac="52:54:00:00:0a:01" wire="wire9"/>`
+	huge := strings.Replace(xml, "</domain>", "<!-- "+strings.Repeat("x", 17<<20)+" -->\n<metadata>"+bad+"</metadata></domain>", 1)
+	for _, op := range [][2]string{{"prepare", "begin"}, {"start", "begin"}} {
+		r := h.runHook(t, "vm", op[0], op[1], huge)
+		if r.code != 1 || !strings.Contains(r.stderr, "is over 16 MiB") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%s %s of a 17 MiB domain XML: want exit 1 and one line saying it is over 16 MiB, got %d %q", op[0], op[1], r.code, r.stderr)
+		}
+	}
+	if r := h.runHook(t, "vm", "stopped", "end", huge); r.code != 0 {
+		t.Errorf("stopped end of a 17 MiB domain XML: exit %d, want 0 (%q)", r.code, r.stderr)
+	}
+	if got := h.get(t, "port", "vnet0", "_uuid"); got != "" {
+		t.Errorf("stopped end of an oversize XML left vnet0 plugged")
+	}
+}
