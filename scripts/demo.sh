@@ -96,7 +96,14 @@ start_libvirtd() {
 	EOF
 	# Hooks are read when libvirtd starts: install first.
 	install -m 0755 "$bin/hostnet" "$lv/etc/hooks/qemu.d/hostnet"
-	mkdir -p /etc/libvirt /etc/hostnet /var/log/hostnet /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
+	# Mount points for the bind mounts below; the ones the lab creates, down removes.
+	local d
+	for d in /etc/libvirt /etc/hostnet /var/log/hostnet /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do
+		if [ ! -e "$d" ]; then
+			mkdir -p "$d"
+			echo "$d" >>"$DEMO_DIR/made-dirs"
+		fi
+	done
 	in_ns host unshare -m --propagation private sh -c "
 		set -e
 		mount --bind $lv/run /run/libvirt
@@ -244,7 +251,7 @@ up() {
 	say "hostprep apply again (a converged host: nothing to do)"
 	in_ns host env HOSTNET_CONFIG="$DEMO_DIR/etc/host.conf" "$bin/hostprep" apply
 
-	say "Starting libvirtd with the hostnet hook in /etc/libvirt/hooks/qemu.d/"
+	say "Starting libvirtd with the hostnet hook in its /etc/libvirt/hooks/qemu.d/ (the lab's $DEMO_DIR/libvirt/etc)"
 	start_libvirtd
 	echo "libvirtd is up: virsh -c '$virsh_uri'"
 
@@ -336,6 +343,9 @@ report() {
 	say "Explore"
 	cat <<-EOF
 		  ip netns exec $P-host ip addr show br0              # the host's address, moved onto br0
+		  ip netns exec $P-host env HOSTNET_CONFIG=$DEMO_DIR/etc/host.conf $bin/hostprep status
+		  ip netns exec $P-host $bin/hostnet-plug --config $DEMO_DIR/etc/host.conf show
+		  ip netns exec $P-host $bin/hostnet-plug --config $DEMO_DIR/etc/host.conf sync --libvirt-state $DEMO_DIR/libvirt/run/qemu
 		  OVS_RUNDIR=$DEMO_DIR/host-ovs ovs-vsctl show
 		  OVS_RUNDIR=$DEMO_DIR/host-ovs ovs-ofctl dump-flows brpub   # vm2's source checks
 		  virsh -c '$virsh_uri' list
@@ -384,6 +394,10 @@ down() {
 		ip netns pids "$ns" | xargs -r kill -9
 		ip netns del "$ns"
 	done
+	# Mount points the lab created on this machine (empty again now).
+	if [ -f "$DEMO_DIR/made-dirs" ]; then
+		while read -r d; do rmdir "$d" 2>/dev/null || true; done <"$DEMO_DIR/made-dirs"
+	fi
 	rm -rf "$DEMO_DIR"
 	echo "demo lab removed"
 }

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -43,6 +44,9 @@ type Libvirt struct {
 	NS    *Netns
 	URI   string // for virsh -c
 	mntns string // libvirtd's mount namespace, to find every process it left behind
+	// madeMountPoints are the Binds targets StartLibvirt had to create on
+	// the machine (say /etc/hostnet): teardown removes them again.
+	madeMountPoints []string
 
 	stopReaper chan struct{}
 	reaperDone chan struct{}
@@ -127,6 +131,9 @@ func StartLibvirt(t testing.TB, ns *Netns, opts LibvirtOptions) *Libvirt {
 		fmt.Fprintf(&script, "mount --bind %s %s\n", filepath.Join(dir, m.sub), m.target)
 	}
 	for target, src := range opts.Binds {
+		if _, err := os.Stat(target); errors.Is(err, os.ErrNotExist) {
+			l.madeMountPoints = append(l.madeMountPoints, target)
+		}
 		if err := os.MkdirAll(target, 0o755); err != nil {
 			t.Fatalf("StartLibvirt: bind mount point: %v", err)
 		}
@@ -286,6 +293,13 @@ func (l *Libvirt) teardown(t testing.TB) {
 		}
 	}
 	l.killLeftovers(t)
+	// The bind mounts died with the mount namespace: an empty mount point
+	// made for them goes too (one that is not empty is someone's now).
+	for _, p := range l.madeMountPoints {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Logf("teardown: leave %s: %v", p, err)
+		}
+	}
 	capsCache(filepath.Join(l.Dir, "cache"), false)
 	if err := os.RemoveAll(l.Dir); err != nil {
 		t.Errorf("teardown: remove %s: %v", l.Dir, err)
