@@ -62,8 +62,8 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	}
 	for _, o := range outcomes {
 		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s, ofport %d)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck, o.OFPort)
-		for _, dead := range o.Evicted {
-			fmt.Fprintf(e.stdout, "%s: removed %s, a dead port that carried iface-id %s\n", o.Spec.Tap, dead, o.Spec.VPCPort)
+		for _, ev := range o.Evictions {
+			fmt.Fprintf(e.stdout, "%s: removed %s, a dead port that held %s\n", o.Spec.Tap, ev.Tap, ev.Claim)
 		}
 	}
 	return nil
