@@ -33,6 +33,9 @@ var (
 	ErrUnknownTarget = errors.New("not on this host")
 	// ErrDevice means ovs-vswitchd could not open the tap.
 	ErrDevice = errors.New("ovs-vswitchd could not open the device")
+	// ErrTapInUse means a VM start names a tap whose port hostnet plugged
+	// for that very device and another domain: a running VM's port.
+	ErrTapInUse = errors.New("is the port of another running domain")
 )
 
 // Mode says what an existing row under a tap's name means.
@@ -135,17 +138,20 @@ func (e *Engine) wireList() string {
 
 // Validate checks specs against this host without changing anything: every
 // wire and bridge exists, no tap name that is already known belongs to
-// someone else, and no live port holds a NIC's iface-id or its MAC on its
-// bridge. It is what `prepare` and an incoming migration run.
+// someone else (another tool, another running domain), and no live port
+// holds a NIC's iface-id or its MAC on its bridge. It is what `prepare`
+// and an incoming migration run, so it judges the NICs as a start would.
 func (e *Engine) Validate(ctx context.Context, specs []portspec.PortSpec) error {
 	targets, err := e.resolve(specs)
 	if err != nil {
 		return err
 	}
 	var taps []string
-	for _, t := range targets {
+	for i, t := range targets {
 		if t.spec.Tap != "" {
 			taps = append(taps, t.spec.Tap)
+			// 0 when there is no such device yet, the usual case.
+			targets[i].ifindex, _ = tapdev.Ifindex(t.spec.Tap)
 		}
 	}
 	claims := allClaims(targets, e.Config.OVNIntegrationBridge)
@@ -154,7 +160,7 @@ func (e *Engine) Validate(ctx context.Context, specs []portspec.PortSpec) error 
 		return err
 	}
 	_, claimErr := planClaims(targets, e.Config.OVNIntegrationBridge, st.holders)
-	return errors.Join(checkTargets(targets, st), claimErr)
+	return errors.Join(checkTargets(targets, st), checkTakeover(targets, st, Fresh), claimErr)
 }
 
 // Plug puts every NIC of specs on its bridge in one transaction and waits
@@ -191,7 +197,7 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 		return nil, err
 	}
 	evict, claimErr := planClaims(targets, e.Config.OVNIntegrationBridge, st.holders)
-	if err := errors.Join(checkTargets(targets, st), claimErr); err != nil {
+	if err := errors.Join(checkTargets(targets, st), checkTakeover(targets, st, mode), claimErr); err != nil {
 		return nil, err
 	}
 	outcomes := make([]Outcome, len(targets))
@@ -455,6 +461,42 @@ func checkTargets(targets []target, st state) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkTakeover refuses, for a Fresh plug (a VM start), a tap whose rows
+// hostnet plugged for this very device (the recorded ifindex is the
+// device's now) and for another domain: the port of a running VM, which
+// the start would replace and its stop then delete. libvirt refuses such
+// a start itself, earlier; hostnet does not rely on it. A tap re-created
+// under the name (another ifindex) is a stale row, replaced as usual.
+func checkTakeover(targets []target, st state, mode Mode) error {
+	if mode != Fresh {
+		return nil
+	}
+	var errs []error
+	for _, t := range targets {
+		obs, ok := st.taps[t.spec.Tap]
+		if !ok || !obs.owned() || t.ifindex == 0 || deviceChanged(t, obs) || obs.ifaceExt[KeyIfindex] == "" {
+			continue
+		}
+		if other := obs.portExt[KeyDomainUUID]; other != t.spec.DomainUUID {
+			errs = append(errs, fmt.Errorf("%s: tap %s %w %s; hostnet never hands a running VM's port to another domain: give this NIC another <target dev>, or stop that domain (or hostnet-plug del --tap %s) first",
+				t.spec.Label(), t.spec.Tap, ErrTapInUse, obsDomain(obs), t.spec.Tap))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// obsDomain names the domain a port was plugged for.
+func obsDomain(o observed) string {
+	name, uuid := o.portExt[KeyDomainName], o.portExt[KeyDomainUUID]
+	switch {
+	case name != "" && uuid != "":
+		return name + " (" + uuid + ")"
+	case name != "" || uuid != "":
+		return name + uuid
+	}
+	return "(none: plugged by hostnet-plug add)"
 }
 
 // hasIfaceID reports whether claims include an iface-id.

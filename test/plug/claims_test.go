@@ -202,3 +202,49 @@ func TestConcurrentMACClaims(t *testing.T) {
 	}
 	t.Logf("losers refused: %d on what they read, %d at commit", seenRead, seenCommit)
 }
+
+// TestStartRefusesRunningVMsTap: a domain whose start names the tap of
+// another running VM's port (the port hostnet plugged for that very
+// device) is refused at prepare and at start, and the other VM's port and
+// flows stay; its stop then leaves them alone. A tap re-created under the
+// same name (a new device) is still a stale row that a start replaces.
+func TestStartRefusesRunningVMsTap(t *testing.T) {
+	h := newHost(t)
+	const mac, evilMAC = "52:54:00:00:64:01", "52:54:00:00:64:0e"
+	h.vm(t, "vnet0", mac, "")
+	vm1 := domainXML("vm1", uuidA, nic{mac: mac, tap: "vnet0", attrs: `bridge="br0" vlan="100"`})
+	h.mustHook(t, "vm1", "start", "begin", vm1)
+	row0, flows0 := h.portRow(t, "vnet0"), flowTexts(h.flows(t, "br0", cookieOf(mac)))
+
+	evil := domainXML("evil", uuidB, nic{mac: evilMAC, tap: "vnet0", attrs: `bridge="br0" vlan="200"`})
+	for _, op := range []string{"prepare", "start"} {
+		r := h.runHook(t, "evil", op, "begin", evil)
+		if r.code != 1 {
+			t.Fatalf("%s of a domain naming vm1's tap: exit %d, want 1; stderr %q", op, r.code, r.stderr)
+		}
+		for _, frag := range []string{"tap vnet0 is the port of another running domain vm1 (" + uuidA + ")", "another <target dev>"} {
+			if !strings.Contains(r.stderr, frag) {
+				t.Errorf("%s refusal %q does not name %q", op, r.stderr, frag)
+			}
+		}
+		if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
+			t.Errorf("%s refusal is %d lines: %q", op, n+1, r.stderr)
+		}
+	}
+	h.mustHook(t, "evil", "stopped", "end", evil)
+	if got := h.portRow(t, "vnet0"); got != row0 {
+		t.Errorf("vm1's port changed:\nbefore:\n%s\nafter:\n%s", row0, got)
+	}
+	if got := flowTexts(h.flows(t, "br0", cookieOf(mac))); got != flows0 {
+		t.Errorf("vm1's flows changed:\n%s\nbefore:\n%s", got, flows0)
+	}
+
+	// vm1 dies without its stop; the name comes back as a new device.
+	h.ns.IP(t, "link", "del", "vnet0")
+	h.vm(t, "vnet0", evilMAC, "")
+	h.mustHook(t, "evil", "prepare", "begin", evil)
+	h.mustHook(t, "evil", "start", "begin", evil)
+	if got := h.get(t, "interface", "vnet0", "external_ids:hostnet-domain"); got != "evil" {
+		t.Errorf("vnet0 belongs to %q after evil's start on a new device, want evil", got)
+	}
+}
