@@ -269,10 +269,7 @@ func (e *Engine) commit(ctx context.Context, targets []target, ops []ovsdb.Opera
 		return outcomes, nil
 	}
 	if err := e.finish(ctx, targets, outcomes, mode); err != nil {
-		if mode == Fresh {
-			e.undo(targets)
-		}
-		return nil, err
+		return nil, errors.Join(err, e.undo(targets, outcomes))
 	}
 	return outcomes, nil
 }
@@ -413,16 +410,29 @@ func (e *Engine) ownsFlows(bridge string) bool {
 	return bridge != "" && bridge != e.Config.OVNIntegrationBridge
 }
 
-// undo removes the ports a failed Fresh plug created. It runs on its own
-// deadline: the caller's may be what ran out.
-func (e *Engine) undo(targets []target) {
+// undo removes the ports a plug created (Created, Replaced) when it failed
+// after its commit, in any mode, so a failed plug leaves no broken port
+// behind. Ports it updated or moved existed before and stay: a repair
+// never removes a port that was there. It runs on its own deadline: the
+// caller's may be what ran out.
+func (e *Engine) undo(targets []target, outcomes []Outcome) error {
+	var specs []portspec.PortSpec
+	var taps []string
+	for i, t := range targets {
+		if a := outcomes[i].Action; a == Created || a == Replaced {
+			specs = append(specs, t.spec)
+			taps = append(taps, t.spec.Tap)
+		}
+	}
+	if len(specs) == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.Config.OVSTimeout)
 	defer cancel()
-	var specs []portspec.PortSpec
-	for _, t := range targets {
-		specs = append(specs, t.spec)
+	if _, err := e.unplug(ctx, specs, ""); err != nil {
+		return fmt.Errorf("remove the new ports %s again: %w (hostnet-plug gc or del --tap removes them)", strings.Join(taps, ", "), err)
 	}
-	_, _ = e.unplug(ctx, specs, "")
+	return nil
 }
 
 func (e *Engine) resolve(specs []portspec.PortSpec) ([]target, error) {
