@@ -1,6 +1,7 @@
 package plug_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,5 +60,37 @@ func TestFailedRepairKeepsWhatExisted(t *testing.T) {
 	}
 	if got := h.get(t, "port", "vnet1", "_uuid"); got != "" {
 		t.Errorf("the failed add left the port it created, vnet1")
+	}
+}
+
+// TestSyncIsolatesDomainlessNICs: sync repairs each domain in its own
+// transaction, and each NIC that hostnet-plug add plugged without a domain
+// on its own: one that cannot be plugged any more (its wire left
+// host.conf) does not hold back the others.
+func TestSyncIsolatesDomainlessNICs(t *testing.T) {
+	h := newHost(t)
+	const macW, macB = "52:54:00:00:68:01", "52:54:00:00:68:02"
+	h.vm(t, "vnet1", macW, "")
+	h.vm(t, "vnet2", macB, "")
+	h.mustCLI(t, "add", "--tap", "vnet1", "--mac", macW, "--wire", "wire1")
+	h.mustCLI(t, "add", "--tap", "vnet2", "--mac", macB, "--bridge", "br0", "--vlan", "300")
+	flows := h.flowsOf(t, macB)
+	h.ovs.Ofctl(t, "del-flows", "unix:"+h.ovs.Rundir+"/br0.mgmt", "cookie="+cookieOf(macB)+"/-1")
+	h.ovs.Vsctl(t, "set", "port", "vnet2", "tag=999")
+	// wire1 leaves host.conf.
+	writeFile(t, h.conf, strings.Replace(fmt.Sprintf(hostConf, h.ovs.Rundir), "  - eth1/brpub/wire1\n", "", 1))
+
+	r := h.plugCLI(t, "sync", "--libvirt-state", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "wire wire1 is not on this host") {
+		t.Errorf("sync: exit %d, stderr %q; want a failure naming wire1", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "vnet2: updated on br0") {
+		t.Errorf("sync did not repair vnet2:\n%s", r.stdout)
+	}
+	if got := h.get(t, "port", "vnet2", "tag"); got != "300" {
+		t.Errorf("vnet2 tag after sync = %s, want 300", got)
+	}
+	if got := h.flowsOf(t, macB); got != flows {
+		t.Errorf("vnet2's flows after sync:\n%s\nwant:\n%s", got, flows)
 	}
 }
