@@ -278,15 +278,15 @@ func cmdShow(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	table := flows.ForConfig(e.cfg).(*flows.OFTable)
-	counts := map[string]map[string]int{}
+	counts := map[string]map[flows.FlowOwner]int{}
 	var errs []error
 	views := make([]portView, 0, len(ports))
 	for _, p := range ports {
 		if p.Bridge != "" && counts[p.Bridge] == nil {
-			c, err := table.CountByMAC(ctx, p.Bridge)
+			c, err := table.CountByOwner(ctx, p.Bridge)
 			if err != nil {
 				errs = append(errs, err)
-				c = map[string]int{}
+				c = map[flows.FlowOwner]int{}
 			}
 			counts[p.Bridge] = c
 		}
@@ -312,10 +312,16 @@ func cmdShow(ctx context.Context, e *env, args []string) error {
 	return errors.Join(errs...)
 }
 
-func view(p plug.Port, counts map[string]int) portView {
+// view is one row of show. Its flows are those of its MAC that match its
+// own OpenFlow port: a port without one (ovs-vswitchd could not open the
+// device) has none, whatever other ports with its MAC have.
+func view(p plug.Port, counts map[flows.FlowOwner]int) portView {
 	s := p.Spec
 	v := portView{Tap: p.Tap, Bridge: p.Bridge, Domain: s.DomainName, DomainUUID: s.DomainUUID, MAC: s.MAC, OFPort: p.OFPort,
-		Target: s.Target(), VLANMode: string(s.Mode()), VLAN: s.VLAN, SrcCheck: string(s.SrcCheck), Flows: counts[s.MAC]}
+		Target: s.Target(), VLANMode: string(s.Mode()), VLAN: s.VLAN, SrcCheck: string(s.SrcCheck)}
+	if p.OFPort > 0 {
+		v.Flows = counts[flows.FlowOwner{MAC: s.MAC, OFPort: p.OFPort}]
+	}
 	if len(s.Trunks) > 0 {
 		v.Trunks = portspec.FormatTrunks(s.Trunks)
 	}
