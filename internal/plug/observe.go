@@ -212,13 +212,18 @@ func findBridges(ctx context.Context, db *vswitch.DB, ports []ovsdb.UUID) (map[o
 }
 
 // deviceDead reports whether the device a hostnet port was plugged for is
-// gone, or its name now belongs to another device.
+// gone, or its name now belongs to another device, or the port can never
+// work (NotATap: an error and no Ethernet device).
 func deviceDead(name string, o observed) bool {
 	now, err := tapdev.Ifindex(name)
 	if errors.Is(err, tapdev.ErrNoDevice) {
 		return true
 	}
-	return err == nil && deviceChanged(target{ifindex: now}, o)
+	if err == nil && deviceChanged(target{ifindex: now}, o) {
+		return true
+	}
+	broken, err := notATap(name, o.ifaceError)
+	return err == nil && broken
 }
 
 func decodeObserved(portRes, ifaceRes ovsdb.Result) (observed, error) {

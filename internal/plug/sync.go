@@ -42,6 +42,8 @@ func (e *Engine) Sync(ctx context.Context, running []portspec.PortSpec) (SyncRep
 			report.Skipped = append(report.Skipped, Removal{Tap: p.Tap, Bridge: p.Bridge, Reason: "device gone (gc removes it)"})
 		case p.Stale:
 			report.Skipped = append(report.Skipped, Removal{Tap: p.Tap, Bridge: p.Bridge, Reason: "device replaced (gc removes it)"})
+		case p.NotATap:
+			report.Skipped = append(report.Skipped, Removal{Tap: p.Tap, Bridge: p.Bridge, Reason: "not a tap: ovs-vswitchd cannot use it (gc removes it): " + p.Error})
 		case p.SpecError != nil:
 			report.Skipped = append(report.Skipped, Removal{Tap: p.Tap, Bridge: p.Bridge, Reason: p.SpecError.Error()})
 		default:

@@ -62,11 +62,17 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	}
 	for _, o := range outcomes {
 		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s, ofport %d)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck, o.OFPort)
-		for _, ev := range o.Evictions {
-			fmt.Fprintf(e.stdout, "%s: removed %s, a dead port that held %s\n", o.Spec.Tap, ev.Tap, ev.Claim)
-		}
+		printEvictions(e, o)
 	}
 	return nil
+}
+
+// printEvictions says which dead ports a plug removed, and why.
+func printEvictions(e *env, o plug.Outcome) {
+	for _, ev := range o.Evictions {
+		fmt.Fprintf(e.stdout, "%s: removed %s, a dead port that held %s\n", o.Spec.Tap, ev.Tap, ev.Claim)
+		e.log.Info().Str("tap", ev.Tap).Str("for", o.Spec.Tap).Str("claim", ev.Claim).Msg("dead port removed")
+	}
 }
 
 // checkAddFlags catches what is missing or conflicting among add's flags,
@@ -189,6 +195,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	report, err := e.sync(ctx, *stateDir)
 	for _, o := range report.Plugged {
 		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck)
+		printEvictions(e, o)
 	}
 	for _, s := range report.Skipped {
 		fmt.Fprintf(e.stdout, "%s: skipped: %s\n", s.Tap, s.Reason)
@@ -338,8 +345,10 @@ func view(p plug.Port, counts map[flows.FlowOwner]int) portView {
 		v.State = "device gone (gc removes it)"
 	case p.Stale:
 		v.State = "device replaced (gc removes it)"
+	case p.NotATap:
+		v.State = "not a tap: ovs-vswitchd cannot use it: " + p.Error + " (gc removes it)"
 	case p.Error != "":
-		v.State = "error: " + p.Error
+		v.State = "error: ovs-vswitchd: " + p.Error + " (fix the device and sync, or hostnet-plug del --tap " + p.Tap + ")"
 	case p.Bridge == "":
 		v.State = "on no bridge (sync repairs it)"
 	case v.Flows != v.FlowsWant:

@@ -2,10 +2,14 @@ package plug_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hostnet/hostnet/internal/tapdev"
+	"github.com/hostnet/hostnet/test/harness"
 )
 
 // TestCLIAddFailedLeavesNothing: an add that ovs-vswitchd cannot carry out
@@ -92,5 +96,99 @@ func TestSyncIsolatesDomainlessNICs(t *testing.T) {
 	}
 	if got := h.flowsOf(t, macB); got != flows {
 		t.Errorf("vnet2's flows after sync:\n%s\nwant:\n%s", got, flows)
+	}
+}
+
+// TestBrokenLegacyPort: a hostnet port on a device ovs-vswitchd cannot use
+// (the loopback, as a failed add used to leave it, here with the MAC of a
+// running VM on its bridge): show flags it and credits it with none of the
+// other port's flows; sync skips it, and repairs the VM, evicting it as a
+// dead holder of the VM's MAC; gc removes it, and leaves the VM's flows.
+func TestBrokenLegacyPort(t *testing.T) {
+	h := newHost(t)
+	const mac = "52:54:00:00:69:01"
+	h.vm(t, "vnet0", mac, "")
+	h.mustHook(t, "vm1", "start", "begin", domainXML("vm1", uuidA, nic{mac: mac, tap: "vnet0", attrs: `bridge="br0" vlan="100"`}))
+	flows := h.flowsOf(t, mac)
+	h.legacyLoPort(t, mac)
+
+	show := h.mustCLI(t, "show")
+	lines := map[string]string{}
+	for _, l := range strings.Split(show, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			lines[f[0]] = strings.Join(f, " ")
+		}
+	}
+	if want := "lo br0 - " + mac + " brtrunk mac 0/2 not a tap: ovs-vswitchd cannot use it: could not add network device lo"; !strings.HasPrefix(lines["lo"], want) ||
+		!strings.HasSuffix(lines["lo"], "(gc removes it)") {
+		t.Errorf("show's line for lo: %q, want it to start with %q\n%s", lines["lo"], want, show)
+	}
+	if !strings.HasSuffix(lines["vnet0"], " 2/2 ok") {
+		t.Errorf("show's line for vnet0: %q", lines["vnet0"])
+	}
+
+	h.ovs.Ofctl(t, "del-flows", "unix:"+h.ovs.Rundir+"/br0.mgmt", "cookie="+cookieOf(mac)+"/-1")
+	out := h.mustCLI(t, "sync", "--libvirt-state", t.TempDir())
+	for _, w := range []string{"lo: skipped: not a tap", "vnet0: updated on br0", "vnet0: removed lo, a dead port that held mac " + mac + " on br0"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("sync output lacks %q:\n%s", w, out)
+		}
+	}
+	if got := h.flowsOf(t, mac); got != flows {
+		t.Errorf("vnet0's flows after sync:\n%s\nwant:\n%s", got, flows)
+	}
+
+	h.legacyLoPort(t, mac)
+	out = h.mustCLI(t, "gc")
+	if !strings.Contains(out, "lo: removed from br0 (not a tap: ovs-vswitchd cannot use it: could not add network device lo") {
+		t.Errorf("gc said:\n%s", out)
+	}
+	if got := h.ovs.Vsctl(t, "list-ports", "br0"); got != "eth0\nvnet0" {
+		t.Errorf("br0 ports after gc: %q", got)
+	}
+	if got := h.flowsOf(t, mac); got != flows {
+		t.Errorf("gc of lo touched vnet0's flows (same MAC):\n%s\nwant:\n%s", got, flows)
+	}
+}
+
+// legacyLoPort adds the port a failed `hostnet-plug add --tap lo --mac
+// MAC --bridge br0` used to leave: hostnet's marks, no OpenFlow port.
+func (h *host) legacyLoPort(t *testing.T, mac string) {
+	t.Helper()
+	h.ovs.Vsctl(t, "add-port", "br0", "lo",
+		"--", "set", "port", "lo", "external_ids:hostnet-owner=hostnet-vm", "external_ids:hostnet-bridge=br0",
+		"--", "set", "interface", "lo", "external_ids:hostnet-owner=hostnet-vm", "external_ids:hostnet-bridge=br0",
+		`external_ids:attached-mac="`+mac+`"`, `external_ids:hostnet-spec="mac=`+mac+` bridge=br0 vlan=1 src-check=mac"`,
+		`external_ids:hostnet-ifindex="1"`) // lo is device 1 in every namespace
+	if got := h.get(t, "interface", "lo", "error"); got == "[]" || got == "" {
+		t.Fatalf("ovs-vswitchd opened lo (error %s): the test shows nothing", got)
+	}
+}
+
+// TestIsEthernet: what tapdev.IsEthernet says of real devices: a tap (what
+// libvirt creates for a VM) and a veth (what these tests use as taps) are
+// Ethernet; a TUN device (layer 3) and the loopback are not.
+func TestIsEthernet(t *testing.T) {
+	harness.RequireRoot(t)
+	ns := harness.NewNetns(t, "eth")
+	ns.IP(t, "tuntap", "add", "dev", "tap0", "mode", "tap")
+	ns.IP(t, "tuntap", "add", "dev", "tun0", "mode", "tun")
+	harness.Veth(t, ns, "veth0", harness.NewNetns(t, "peer"), "eth0")
+	want := map[string]bool{"tap0": true, "veth0": true, "tun0": false, "lo": false}
+	got := map[string]bool{}
+	if err := ns.Do(func() error {
+		for dev := range want {
+			eth, err := tapdev.IsEthernet(dev)
+			if err != nil {
+				return err
+			}
+			got[dev] = eth
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("IsEthernet: %v, want %v", got, want)
 	}
 }
