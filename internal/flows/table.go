@@ -108,12 +108,25 @@ func run(ctx context.Context, stdin io.Reader, name string, args ...string) ([]b
 	return out.Bytes(), nil
 }
 
-// cookieRE finds the cookie of each line of `ovs-ofctl dump-flows`.
-var cookieRE = regexp.MustCompile(`cookie=0x([0-9a-f]+)`)
+// cookieRE and inPortRE find the cookie and the in_port of each line of
+// `ovs-ofctl --no-names dump-flows`.
+var (
+	cookieRE = regexp.MustCompile(`cookie=0x([0-9a-f]+)`)
+	inPortRE = regexp.MustCompile(`in_port=(\d+)`)
+)
 
-// CountByMAC counts the hostnet flows on bridge per NIC MAC, from one
-// `ovs-ofctl dump-flows` filtered by hostnet's cookie tag.
-func (t *OFTable) CountByMAC(ctx context.Context, bridge string) (map[string]int, error) {
+// FlowOwner is the NIC a hostnet flow belongs to: the MAC of its cookie
+// and the OpenFlow port it matches (every hostnet flow matches one).
+type FlowOwner struct {
+	MAC    string
+	OFPort int64
+}
+
+// CountByOwner counts the hostnet flows on bridge per MAC and OpenFlow
+// port, from one `ovs-ofctl dump-flows` filtered by hostnet's cookie tag.
+// Counting by port as well keeps a port from being credited with flows
+// that match another one (left behind, or of another port with its MAC).
+func (t *OFTable) CountByOwner(ctx context.Context, bridge string) (map[FlowOwner]int, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
 	target := "unix:" + filepath.Join(t.Rundir, bridge+".mgmt")
@@ -121,13 +134,26 @@ func (t *OFTable) CountByMAC(ctx context.Context, bridge string) (map[string]int
 	if err != nil {
 		return nil, fmt.Errorf("dump flows of bridge %s: %w", bridge, err)
 	}
-	counts := map[string]int{}
-	for _, m := range cookieRE.FindAllStringSubmatch(string(out), -1) {
+	return countByOwner(string(out)), nil
+}
+
+// countByOwner parses what CountByOwner dumped.
+func countByOwner(dump string) map[FlowOwner]int {
+	counts := map[FlowOwner]int{}
+	for _, line := range strings.Split(dump, "\n") {
+		m := cookieRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
 		v, err := strconv.ParseUint(m[1], 16, 64)
 		if err != nil || v&cookieTagMask != cookieTag {
 			continue
 		}
-		counts[macOfCookie(v)]++
+		owner := FlowOwner{MAC: macOfCookie(v)}
+		if p := inPortRE.FindStringSubmatch(line); p != nil {
+			owner.OFPort, _ = strconv.ParseInt(p[1], 10, 64)
+		}
+		counts[owner]++
 	}
-	return counts, nil
+	return counts
 }

@@ -24,6 +24,10 @@ type Port struct {
 	// Stale means a device carries the name but is not the one the port
 	// was plugged for (a new VM reused the name).
 	Stale bool
+	// NotATap means ovs-vswitchd reports an error for the port and its
+	// device is not Ethernet, as no VM tap is (the loopback, a TUN
+	// device): the port can never carry a VM's traffic.
+	NotATap bool
 }
 
 // ownedCondition selects the rows hostnet created for VMs.
@@ -115,24 +119,54 @@ func decodePort(row ovsdb.Row) (Port, error) {
 	default:
 		p.Stale = deviceChanged(target{spec: p.Spec, ifindex: now}, observed{ifaceExt: ext})
 	}
+	if !p.DeviceGone && !p.Stale {
+		if p.NotATap, err = notATap(p.Tap, p.Error); err != nil {
+			return p, err
+		}
+	}
 	return p, nil
 }
 
+// notATap reports whether a port that ovs-vswitchd reports an error for
+// has a device that is not Ethernet. Only errored ports are looked at: a
+// working port is never judged by its device's kind.
+func notATap(name, ifaceError string) (bool, error) {
+	if ifaceError == "" {
+		return false, nil
+	}
+	eth, err := tapdev.IsEthernet(name)
+	if errors.Is(err, tapdev.ErrNoDevice) {
+		return false, nil // gone since: gc sweeps it as such next time
+	}
+	return err == nil && !eth, err
+}
+
 // GC removes the VM ports hostnet owns whose device is gone or is another
-// one (a VM that crashed, a host that rebooted), and their flows. Ports
-// hostnet does not own are never looked at, and a port re-plugged since the
-// listing (a new row) is not touched. It is meant for boot, before libvirtd
-// starts VMs: the flows of a NIC are removed by its MAC.
+// one (a VM that crashed, a host that rebooted), or is not a tap at all
+// (NotATap: a port that never worked), and their flows. Ports hostnet does
+// not own are never looked at, and a port re-plugged since the listing (a
+// new row) is not touched. It is meant for boot, before libvirtd starts
+// VMs: the flows of a NIC are removed by its MAC, unless a port that stays
+// has that MAC on the bridge (two could, before hostnet claimed MACs).
 func (e *Engine) GC(ctx context.Context) ([]Removal, error) {
 	ports, err := e.List(ctx)
 	if err != nil {
 		return nil, err
 	}
+	kept := map[string]map[string]bool{} // bridge -> MACs of ports that stay
+	for _, p := range ports {
+		if !swept(p) || p.row == "" {
+			if kept[p.Bridge] == nil {
+				kept[p.Bridge] = map[string]bool{}
+			}
+			kept[p.Bridge][p.Spec.MAC] = true
+		}
+	}
 	var removals []Removal
 	var ops []ovsdb.Operation
 	flowMACs := map[string][]string{}
 	for _, p := range ports {
-		if !p.DeviceGone && !p.Stale {
+		if !swept(p) {
 			continue
 		}
 		if p.row == "" {
@@ -142,14 +176,15 @@ func (e *Engine) GC(ctx context.Context) ([]Removal, error) {
 			continue
 		}
 		r := Removal{Tap: p.Tap, Bridge: p.Bridge, Removed: true, Reason: "device gone"}
-		if p.Stale {
+		switch {
+		case p.Stale:
 			r.Reason = "device replaced"
+		case p.NotATap:
+			r.Reason = "not a tap: ovs-vswitchd cannot use it: " + p.Error
 		}
 		removals = append(removals, r)
-		if p.row != "" {
-			ops = append(ops, detachOps(p.row)...)
-		}
-		if e.ownsFlows(p.Bridge) && p.Spec.MAC != "" {
+		ops = append(ops, detachOps(p.row)...)
+		if e.ownsFlows(p.Bridge) && p.Spec.MAC != "" && !kept[p.Bridge][p.Spec.MAC] {
 			flowMACs[p.Bridge] = append(flowMACs[p.Bridge], p.Spec.MAC)
 		}
 	}
@@ -158,3 +193,6 @@ func (e *Engine) GC(ctx context.Context) ([]Removal, error) {
 	}
 	return removals, e.detach(ctx, ops, flowMACs, "gc")
 }
+
+// swept reports whether gc removes p.
+func swept(p Port) bool { return p.DeviceGone || p.Stale || p.NotATap }

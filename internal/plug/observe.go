@@ -39,21 +39,22 @@ func (o observed) owned() bool {
 
 // state is the part of OVSDB one plug or unplug looks at: the rows under
 // each tap name, the UUID of each bridge involved (absent when the bridge
-// does not exist), the interfaces carrying each VPC NIC's iface-id and
-// the MACs whose flows an unplug left on each bridge. It selects by name
-// and by iface-id only: no table is read whole.
+// does not exist), the interfaces holding each claim of the NICs (their
+// iface-id, their MAC on their bridge) and the MACs whose flows an unplug
+// left on each bridge. It selects by name and by claim only: no table is
+// read whole.
 type state struct {
 	taps      map[string]observed
 	bridges   map[string]ovsdb.UUID
-	holders   map[string][]holder        // by iface-id
+	holders   map[string][]holder        // by claim key
 	flowsLeft map[string]map[string]bool // bridge -> MACs (KeyFlowsLeftPrefix)
 }
 
 // observe reads the rows under taps, the bridges named and the interfaces
-// carrying ifaceIDs in one transaction, plus one more for the bridges
-// holding existing ports, and one more when an iface-id is carried under
-// a name that is not one of taps.
-func observe(ctx context.Context, db *vswitch.DB, taps, bridges, ifaceIDs []string) (state, error) {
+// holding claims in one transaction, plus one more for the bridges
+// holding existing ports, and one more when a claim is held under a name
+// that is not one of taps.
+func observe(ctx context.Context, db *vswitch.DB, taps, bridges []string, claims []claim) (state, error) {
 	var ops []ovsdb.Operation
 	for _, tap := range taps {
 		ops = append(ops,
@@ -63,8 +64,8 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges, ifaceIDs []stri
 	for _, br := range bridges {
 		ops = append(ops, ovsdb.Select("Bridge", []ovsdb.Condition{ovsdb.Equal("name", br)}, "_uuid", "external_ids"))
 	}
-	for _, id := range ifaceIDs {
-		ops = append(ops, ovsdb.Select("Interface", holderCondition(id), "_uuid", "name", "external_ids", "ofport", "error"))
+	for _, c := range claims {
+		ops = append(ops, ovsdb.Select("Interface", c.condition(), "_uuid", "name", "external_ids", "ofport", "error"))
 	}
 	st := state{taps: map[string]observed{}, bridges: map[string]ovsdb.UUID{}, holders: map[string][]holder{}, flowsLeft: map[string]map[string]bool{}}
 	if len(ops) == 0 {
@@ -106,12 +107,12 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges, ifaceIDs []stri
 	// Holders under a tap's own name are that tap's rows, read above; the
 	// others need their Port and bridge.
 	var others []*holder
-	for i, id := range ifaceIDs {
+	for i, c := range claims {
 		rows := res[2*len(taps)+len(bridges)+i].Rows
 		hs := make([]holder, len(rows))
 		for j, row := range rows {
 			if hs[j].name, err = row.String("name"); err != nil {
-				return st, fmt.Errorf("read interfaces with iface-id %s: %w", id, err)
+				return st, fmt.Errorf("read interfaces holding %s: %w", c.key(), err)
 			}
 			if hs[j].obs, err = decodeObserved(ovsdb.Result{}, ovsdb.Result{Rows: []ovsdb.Row{row}}); err != nil {
 				return st, fmt.Errorf("read interface %s: %w", hs[j].name, err)
@@ -120,7 +121,7 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges, ifaceIDs []stri
 				others = append(others, &hs[j])
 			}
 		}
-		st.holders[id] = hs
+		st.holders[c.key()] = hs
 	}
 	if err := findPorts(ctx, db, others); err != nil {
 		return st, err
@@ -146,7 +147,7 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges, ifaceIDs []stri
 		o.bridge = bridgeOf[o.port]
 		st.taps[tap] = o
 	}
-	for id, hs := range st.holders {
+	for key, hs := range st.holders {
 		for j := range hs {
 			if o, ok := st.taps[hs[j].name]; ok {
 				hs[j].obs = o
@@ -155,7 +156,7 @@ func observe(ctx context.Context, db *vswitch.DB, taps, bridges, ifaceIDs []stri
 			hs[j].obs.bridge = bridgeOf[hs[j].obs.port]
 			hs[j].dead = hs[j].obs.owned() && deviceDead(hs[j].name, hs[j].obs)
 		}
-		st.holders[id] = hs
+		st.holders[key] = hs
 	}
 	return st, nil
 }
@@ -211,13 +212,18 @@ func findBridges(ctx context.Context, db *vswitch.DB, ports []ovsdb.UUID) (map[o
 }
 
 // deviceDead reports whether the device a hostnet port was plugged for is
-// gone, or its name now belongs to another device.
+// gone, or its name now belongs to another device, or the port can never
+// work (NotATap: an error and no Ethernet device).
 func deviceDead(name string, o observed) bool {
 	now, err := tapdev.Ifindex(name)
 	if errors.Is(err, tapdev.ErrNoDevice) {
 		return true
 	}
-	return err == nil && deviceChanged(target{ifindex: now}, o)
+	if err == nil && deviceChanged(target{ifindex: now}, o) {
+		return true
+	}
+	broken, err := notATap(name, o.ifaceError)
+	return err == nil && broken
 }
 
 func decodeObserved(portRes, ifaceRes ovsdb.Result) (observed, error) {

@@ -33,6 +33,9 @@ var (
 	ErrUnknownTarget = errors.New("not on this host")
 	// ErrDevice means ovs-vswitchd could not open the tap.
 	ErrDevice = errors.New("ovs-vswitchd could not open the device")
+	// ErrTapInUse means a VM start names a tap whose port hostnet plugged
+	// for that very device and another domain: a running VM's port.
+	ErrTapInUse = errors.New("is the port of another running domain")
 )
 
 // Mode says what an existing row under a tap's name means.
@@ -75,9 +78,11 @@ type Outcome struct {
 	Bridge string
 	Action Action
 	OFPort int64
-	// Evicted names the dead hostnet ports that carried the NIC's iface-id
-	// and were removed in the plug's transaction.
-	Evicted []string
+	// Evictions are the dead hostnet ports that held one of the NIC's
+	// claims (its iface-id, its MAC on its bridge) and were removed in the
+	// plug's transaction; Evicted are their names, for logs.
+	Evictions []Eviction
+	Evicted   []string
 }
 
 // Engine plugs and unplugs NICs on one host.
@@ -132,25 +137,30 @@ func (e *Engine) wireList() string {
 }
 
 // Validate checks specs against this host without changing anything: every
-// wire and bridge exists, and no tap name that is already known belongs to
-// someone else. It is what `prepare` and an incoming migration run.
+// wire and bridge exists, no tap name that is already known belongs to
+// someone else (another tool, another running domain), and no live port
+// holds a NIC's iface-id or its MAC on its bridge. It is what `prepare`
+// and an incoming migration run, so it judges the NICs as a start would.
 func (e *Engine) Validate(ctx context.Context, specs []portspec.PortSpec) error {
 	targets, err := e.resolve(specs)
 	if err != nil {
 		return err
 	}
 	var taps []string
-	for _, t := range targets {
+	for i, t := range targets {
 		if t.spec.Tap != "" {
 			taps = append(taps, t.spec.Tap)
+			// 0 when there is no such device yet, the usual case.
+			targets[i].ifindex, _ = tapdev.Ifindex(t.spec.Tap)
 		}
 	}
-	st, err := observe(ctx, e.DB, taps, bridgesOf(targets), ifaceIDsOf(targets))
+	claims := allClaims(targets, e.Config.OVNIntegrationBridge)
+	st, err := observe(ctx, e.DB, taps, bridgesOf(targets), claims)
 	if err != nil {
 		return err
 	}
-	_, claimErr := planIfaceIDs(targets, st.holders)
-	return errors.Join(checkTargets(targets, st), claimErr)
+	_, claimErr := planClaims(targets, e.Config.OVNIntegrationBridge, st.holders)
+	return errors.Join(checkTargets(targets, st), checkTakeover(targets, st, Fresh), claimErr)
 }
 
 // Plug puts every NIC of specs on its bridge in one transaction and waits
@@ -172,21 +182,22 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 			return nil, fmt.Errorf("%s: %w (hostnet must run in the network namespace of libvirtd and ovs-vswitchd)", t.spec.Label(), err)
 		}
 	}
-	ids := ifaceIDsOf(targets)
+	claims := allClaims(targets, e.Config.OVNIntegrationBridge)
 	// A VM start with no VPC NIC commits without looking up the taps' rows
-	// first; VPC NICs need the lookup of their iface-id's holders anyway.
-	if mode == Fresh && len(ids) == 0 {
-		if outcomes, done, err := e.plugNew(ctx, targets); done {
+	// or their MACs' holders first: its transaction checks that there are
+	// none. VPC NICs need the lookup of their iface-id's holders anyway.
+	if mode == Fresh && !hasIfaceID(claims) {
+		if outcomes, done, err := e.plugNew(ctx, targets, claims); done {
 			return outcomes, err
 		}
 	}
 
-	st, err := observe(ctx, e.DB, taps, bridgesOf(targets), ids)
+	st, err := observe(ctx, e.DB, taps, bridgesOf(targets), claims)
 	if err != nil {
 		return nil, err
 	}
-	evict, claimErr := planIfaceIDs(targets, st.holders)
-	if err := errors.Join(checkTargets(targets, st), claimErr); err != nil {
+	evict, claimErr := planClaims(targets, e.Config.OVNIntegrationBridge, st.holders)
+	if err := errors.Join(checkTargets(targets, st), checkTakeover(targets, st, mode), claimErr); err != nil {
 		return nil, err
 	}
 	outcomes := make([]Outcome, len(targets))
@@ -194,21 +205,17 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 		return nil, err
 	}
 	if mode == Fresh {
-		if err := e.clearFlows(ctx, targets, st, outcomes); err != nil {
+		if err := e.clearFlows(ctx, targets, st, outcomes, evict); err != nil {
 			return nil, err
 		}
 	}
 
-	ops := []ovsdb.Operation{plugComment(mode, targets)}
-	ours := tapsOf(targets)
-	for _, id := range ids {
-		ops = append(ops, waitHolders(id, ours, st.holders[id]))
-	}
+	ops := claimOps(plugComment(mode, targets), claims, tapsOf(targets), st.holders)
 	for i := range targets {
-		for _, h := range evict[i] {
-			ops = append(ops, detachOps(h.obs.port)...)
+		for _, ev := range evict[i] {
+			ops = append(ops, detachOps(ev.obs.port)...)
 		}
-		outcomes[i].Evicted = evictedNames(evict[i])
+		outcomes[i].Evictions, outcomes[i].Evicted = evictions(evict[i]), evictedNames(evict[i])
 	}
 	newPorts := map[string]ovsdb.Set{} // bridge -> named Port UUIDs
 	for i, t := range targets {
@@ -233,24 +240,24 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 	}
 	ops = append(ops, addPortsOps(newPorts, st)...)
 	ops = append(ops, forgetFlowsLeft(targets, st)...)
-	return e.commit(ctx, targets, ops, outcomes, mode, ids)
+	return e.commit(ctx, targets, ops, outcomes, mode, claims)
 }
 
 // errNameTaken means the plug's transaction found rows under a tap's name
 // (the unique name index of Port or Interface refused the insert).
 var errNameTaken = errors.New("a row of that name exists")
 
-// commit runs the plug's transaction, waits until ovs-vswitchd has applied
-// it, and finishes (OpenFlow ports, flows).
-func (e *Engine) commit(ctx context.Context, targets []target, ops []ovsdb.Operation, outcomes []Outcome, mode Mode, ifaceIDs []string) ([]Outcome, error) {
+// commit runs the plug's transaction, which claimOps started, waits until
+// ovs-vswitchd has applied it, and finishes (OpenFlow ports, flows).
+func (e *Engine) commit(ctx context.Context, targets []target, ops []ovsdb.Operation, outcomes []Outcome, mode Mode, claims []claim) ([]Outcome, error) {
 	transact := e.DB.TransactApplied
 	if !waitForVswitchd {
 		transact = e.DB.Transact
 	}
 	if _, err := transact(ctx, ops...); err != nil {
-		if isHolderRace(err) {
-			return nil, fmt.Errorf("plug %s: %w: another interface took or dropped vpc-port %s while hostnet was plugging (a concurrent plug); nothing was changed, retry: %v",
-				tapList(targets), ErrIfaceIDInUse, strings.Join(ifaceIDs, ", "), err)
+		if c, ok := failedClaim(err, claims); ok {
+			return nil, fmt.Errorf("plug %s: %w: %w: another interface took or dropped %s while hostnet was plugging (a concurrent plug); nothing was changed, retry: %v",
+				tapList(targets), c.sentinel(), errClaimRace, c.subject(), err)
 		}
 		var opErr *ovsdb.OpError
 		if errors.As(err, &opErr) && opErr.ConstraintViolation() {
@@ -262,10 +269,7 @@ func (e *Engine) commit(ctx context.Context, targets []target, ops []ovsdb.Opera
 		return outcomes, nil
 	}
 	if err := e.finish(ctx, targets, outcomes, mode); err != nil {
-		if mode == Fresh {
-			e.undo(targets)
-		}
-		return nil, err
+		return nil, errors.Join(err, e.undo(targets, outcomes))
 	}
 	return outcomes, nil
 }
@@ -312,17 +316,19 @@ func (e *Engine) removeStale(ctx context.Context, targets []target, st state, mo
 // their flows replaced after the commit; the others get no OpenFlow work
 // after it, so flows their MAC may still have on the bridge are removed
 // here: those an unplug recorded as left behind (KeyFlowsLeftPrefix), and
-// any when stale rows of the tap were just replaced. Usually there are
-// none, and the plug does no OpenFlow at all: with thousands of ports on a
-// bridge, every exchange with ovs-vswitchd costs tens of milliseconds, and
-// right after it applies new ports it answers only a few hundred later.
-func (e *Engine) clearFlows(ctx context.Context, targets []target, st state, outcomes []Outcome) error {
+// any when stale rows of the tap were just replaced or a dead port of the
+// same MAC is evicted. Usually there are none, and the plug does no
+// OpenFlow at all: with thousands of ports on a bridge, every exchange
+// with ovs-vswitchd costs tens of milliseconds, and right after it applies
+// new ports it answers only a few hundred later.
+func (e *Engine) clearFlows(ctx context.Context, targets []target, st state, outcomes []Outcome, evict map[int][]evictee) error {
 	if e.Flows == nil {
 		return nil
 	}
 	macs := map[string][]string{}
 	for i, t := range targets {
-		if e.ownsFlows(t.bridge) && t.spec.SrcCheck == portspec.SrcCheckOff && (st.flowsLeft[t.bridge][t.spec.MAC] || outcomes[i].Action == Replaced) {
+		left := st.flowsLeft[t.bridge][t.spec.MAC] || outcomes[i].Action == Replaced || evictsMAC(evict[i])
+		if e.ownsFlows(t.bridge) && t.spec.SrcCheck == portspec.SrcCheckOff && left {
 			macs[t.bridge] = append(macs[t.bridge], t.spec.MAC)
 		}
 	}
@@ -404,16 +410,29 @@ func (e *Engine) ownsFlows(bridge string) bool {
 	return bridge != "" && bridge != e.Config.OVNIntegrationBridge
 }
 
-// undo removes the ports a failed Fresh plug created. It runs on its own
-// deadline: the caller's may be what ran out.
-func (e *Engine) undo(targets []target) {
+// undo removes the ports a plug created (Created, Replaced) when it failed
+// after its commit, in any mode, so a failed plug leaves no broken port
+// behind. Ports it updated or moved existed before and stay: a repair
+// never removes a port that was there. It runs on its own deadline: the
+// caller's may be what ran out.
+func (e *Engine) undo(targets []target, outcomes []Outcome) error {
+	var specs []portspec.PortSpec
+	var taps []string
+	for i, t := range targets {
+		if a := outcomes[i].Action; a == Created || a == Replaced {
+			specs = append(specs, t.spec)
+			taps = append(taps, t.spec.Tap)
+		}
+	}
+	if len(specs) == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.Config.OVSTimeout)
 	defer cancel()
-	var specs []portspec.PortSpec
-	for _, t := range targets {
-		specs = append(specs, t.spec)
+	if _, err := e.unplug(ctx, specs, ""); err != nil {
+		return fmt.Errorf("remove the new ports %s again: %w (hostnet-plug gc or del --tap removes them)", strings.Join(taps, ", "), err)
 	}
-	_, _ = e.unplug(ctx, specs, "")
+	return nil
 }
 
 func (e *Engine) resolve(specs []portspec.PortSpec) ([]target, error) {
@@ -452,6 +471,63 @@ func checkTargets(targets []target, st state) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkTakeover refuses, for a Fresh plug (a VM start), a tap whose rows
+// hostnet plugged for this very device (the recorded ifindex is the
+// device's now) and for another domain: the port of a running VM, which
+// the start would replace and its stop then delete. libvirt refuses such
+// a start itself, earlier; hostnet does not rely on it. A tap re-created
+// under the name (another ifindex) is a stale row, replaced as usual.
+func checkTakeover(targets []target, st state, mode Mode) error {
+	if mode != Fresh {
+		return nil
+	}
+	var errs []error
+	for _, t := range targets {
+		obs, ok := st.taps[t.spec.Tap]
+		if !ok || !obs.owned() || t.ifindex == 0 || deviceChanged(t, obs) || obs.ifaceExt[KeyIfindex] == "" {
+			continue
+		}
+		if other := obs.portExt[KeyDomainUUID]; other != t.spec.DomainUUID {
+			errs = append(errs, fmt.Errorf("%s: tap %s %w %s; hostnet never hands a running VM's port to another domain: give this NIC another <target dev>, or stop that domain (or hostnet-plug del --tap %s) first",
+				t.spec.Label(), t.spec.Tap, ErrTapInUse, obsDomain(obs), t.spec.Tap))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// obsDomain names the domain a port was plugged for.
+func obsDomain(o observed) string {
+	name, uuid := o.portExt[KeyDomainName], o.portExt[KeyDomainUUID]
+	switch {
+	case name != "" && uuid != "":
+		return name + " (" + uuid + ")"
+	case name != "" || uuid != "":
+		return name + uuid
+	}
+	return "(none: plugged by hostnet-plug add)"
+}
+
+// hasIfaceID reports whether claims include an iface-id.
+func hasIfaceID(claims []claim) bool {
+	for _, c := range claims {
+		if c.kind == claimIfaceID {
+			return true
+		}
+	}
+	return false
+}
+
+// evictsMAC reports whether es include a port that had the NIC's MAC on
+// its bridge: its flows carry the NIC's cookie.
+func evictsMAC(es []evictee) bool {
+	for _, e := range es {
+		if e.claim.kind == claimMAC {
+			return true
+		}
+	}
+	return false
 }
 
 // deviceChanged reports whether the device now called t's tap is another

@@ -42,6 +42,8 @@ func (e *Engine) Sync(ctx context.Context, running []portspec.PortSpec) (SyncRep
 			report.Skipped = append(report.Skipped, Removal{Tap: p.Tap, Bridge: p.Bridge, Reason: "device gone (gc removes it)"})
 		case p.Stale:
 			report.Skipped = append(report.Skipped, Removal{Tap: p.Tap, Bridge: p.Bridge, Reason: "device replaced (gc removes it)"})
+		case p.NotATap:
+			report.Skipped = append(report.Skipped, Removal{Tap: p.Tap, Bridge: p.Bridge, Reason: "not a tap: ovs-vswitchd cannot use it (gc removes it): " + p.Error})
 		case p.SpecError != nil:
 			report.Skipped = append(report.Skipped, Removal{Tap: p.Tap, Bridge: p.Bridge, Reason: p.SpecError.Error()})
 		default:
@@ -58,21 +60,11 @@ func (e *Engine) Sync(ctx context.Context, running []portspec.PortSpec) (SyncRep
 		add(s)
 	}
 
-	// One transaction per domain: a broken domain cannot block the rest.
-	groups := map[string][]portspec.PortSpec{}
-	var domains []string
-	for _, tap := range order {
-		s := byTap[tap]
-		if _, ok := groups[s.DomainUUID]; !ok {
-			domains = append(domains, s.DomainUUID)
-		}
-		groups[s.DomainUUID] = append(groups[s.DomainUUID], s)
-	}
 	var errs []error
-	for _, d := range domains {
-		outcomes, err := e.Plug(ctx, groups[d], Repair)
+	for _, g := range syncGroups(order, byTap) {
+		outcomes, err := e.Plug(ctx, g, Repair)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("sync domain %s: %w", domainLabel(groups[d][0]), err))
+			errs = append(errs, fmt.Errorf("sync %s: %w", groupLabel(g[0]), err))
 			continue
 		}
 		report.Plugged = append(report.Plugged, outcomes...)
@@ -80,12 +72,41 @@ func (e *Engine) Sync(ctx context.Context, running []portspec.PortSpec) (SyncRep
 	return report, errors.Join(errs...)
 }
 
-func domainLabel(s portspec.PortSpec) string {
-	switch {
-	case s.DomainName != "":
-		return s.DomainName
-	case s.DomainUUID != "":
-		return s.DomainUUID
+// syncGroups splits the NICs (taps in order) into the plugs sync runs, one
+// transaction each, so a broken one cannot block the rest: a domain's NICs
+// together, and each NIC without a domain (hostnet-plug add without
+// --vm-uuid) alone: nothing ties those to one another.
+func syncGroups(order []string, byTap map[string]portspec.PortSpec) [][]portspec.PortSpec {
+	index := map[string]int{}
+	var groups [][]portspec.PortSpec
+	for _, tap := range order {
+		s := byTap[tap]
+		key := "domain " + s.DomainUUID
+		if s.DomainUUID == "" {
+			key = "tap " + tap
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(groups)
+			index[key] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], s)
 	}
-	return "(none: plugged by hostnet-plug add)"
+	return groups
+}
+
+// groupLabel names a sync group in messages.
+func groupLabel(s portspec.PortSpec) string {
+	if s.DomainUUID == "" {
+		return "tap " + s.Tap + " (no domain: plugged by hostnet-plug add)"
+	}
+	return "domain " + domainLabel(s)
+}
+
+func domainLabel(s portspec.PortSpec) string {
+	if s.DomainName != "" {
+		return s.DomainName
+	}
+	return s.DomainUUID
 }

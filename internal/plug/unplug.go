@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hostnet/hostnet/internal/ovsdb"
 	"github.com/hostnet/hostnet/internal/portspec"
@@ -119,8 +120,10 @@ func (e *Engine) detach(ctx context.Context, ops []ovsdb.Operation, flowMACs map
 	// ports, so the next plug of the MAC clears them (clearFlows).
 	var flowErrs []error
 	if e.Flows != nil {
+		flowCtx, cancel := flowShare(ctx)
+		defer cancel()
 		for _, br := range sortedKeys(flowMACs) {
-			if err := e.Flows.Remove(ctx, br, flowMACs[br]); err != nil {
+			if err := e.Flows.Remove(flowCtx, br, flowMACs[br]); err != nil {
 				flowErrs = append(flowErrs, fmt.Errorf("remove flows of %s from %s: %w", strings.Join(flowMACs[br], ", "), br, err))
 				left := ovsdb.Map{}
 				for _, mac := range flowMACs[br] {
@@ -131,10 +134,25 @@ func (e *Engine) detach(ctx context.Context, ops []ovsdb.Operation, flowMACs map
 		}
 	}
 	// Wait for ovs-vswitchd: a port of the same name plugged before it has
-	// dropped this one would inherit the dead device.
+	// dropped this one would inherit the dead device. TransactApplied
+	// commits first, so with ovs-vswitchd hung the rows (and the record)
+	// are gone from OVSDB and only the wait fails (ErrNotApplied).
 	ops = append([]ovsdb.Operation{ovsdb.Comment("hostnet: " + what)}, ops...)
 	if _, err := e.DB.TransactApplied(ctx, ops...); err != nil {
 		return errors.Join(append(flowErrs, fmt.Errorf("%s: %w", what, err))...)
 	}
 	return errors.Join(flowErrs...)
+}
+
+// flowShare bounds the OpenFlow part of a detach to half of what is left
+// of ctx's deadline. ovs-ofctl waits for ovs-vswitchd, and a hung one
+// (stopped, overloaded) would take the whole deadline: the OVSDB
+// transaction that removes the ports and records the flows left behind
+// needs only ovsdb-server, and must still run.
+func flowShare(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(deadline)/2)
 }

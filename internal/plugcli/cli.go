@@ -69,8 +69,10 @@ var help = []struct{ name, text string }{
            --libvirt-state DIR status files (default /run/libvirt/qemu)
 `},
 	{"gc", `  gc     Remove hostnet ports whose tap is gone or is another device now
-         (a VM that crashed, a host that rebooted), and their flows. Ports
-         hostnet did not plug, and live ones, are never touched.
+         (a VM that crashed, a host that rebooted), or that ovs-vswitchd
+         reports an error for on a device that is no tap (the loopback, a
+         TUN device), and their flows. Ports hostnet did not plug, and live
+         ones, are never touched.
 `},
 	{"watch", `  watch  Stay running: sync now, and again each time ovs-vswitchd comes back
          after it exited, however it exited (restart, crash, kill) and

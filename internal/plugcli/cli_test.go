@@ -25,6 +25,11 @@ func TestBadInput(t *testing.T) {
 	}{
 		{with(add, "--bridge", "br0", "--vlan", "5000"), []string{`--vlan "5000"`, "1..4094"}},
 		{with(add, "--bridge", "br0", "--vlan", "ten"), []string{`--vlan "ten"`, "1..4094"}},
+		{with(add, "--bridge", "br0", "--vlan", " 0100"), []string{`--vlan " 0100" is not written as a plain VLAN ID; write 100`}},
+		{with(add, "--bridge", "br0", "--vlan", "+100"), []string{`--vlan "+100"`, "write 100"}},
+		{with(add, "--bridge", "br0", "--trunks", "100, 200"), []string{`--trunks "100, 200"`, "write 100,200"}},
+		{with(add, "--bridge", "br0", "--ip", "255.255.255.255"), []string{"--ip 255.255.255.255 is the limited broadcast address", "unicast"}},
+		{[]string{"add", "--tap", "vnet0", "--mac", "00:00:00:00:00:00", "--bridge", "br0"}, []string{`--mac: "00:00:00:00:00:00" is the all-zero MAC`, "52:54:00:12:34:56"}},
 		{with(add, "--bridge", "br0", "--trunks", "300-200"), []string{`--trunks "300-200"`, "100,200-210"}},
 		{with(add, "--bridge", "br0", "--ip", "10.0.0.1/24"), []string{`--ip "10.0.0.1/24"`, "without prefix"}},
 		{with(add, "--bridge", "br0", "--ip", "fe80::1"), []string{"--ip fe80::1", "link-local", "unicast"}},

@@ -62,11 +62,17 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	}
 	for _, o := range outcomes {
 		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s, ofport %d)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck, o.OFPort)
-		for _, dead := range o.Evicted {
-			fmt.Fprintf(e.stdout, "%s: removed %s, a dead port that carried iface-id %s\n", o.Spec.Tap, dead, o.Spec.VPCPort)
-		}
+		printEvictions(e, o)
 	}
 	return nil
+}
+
+// printEvictions says which dead ports a plug removed, and why.
+func printEvictions(e *env, o plug.Outcome) {
+	for _, ev := range o.Evictions {
+		fmt.Fprintf(e.stdout, "%s: removed %s, a dead port that held %s\n", o.Spec.Tap, ev.Tap, ev.Claim)
+		e.log.Info().Str("tap", ev.Tap).Str("for", o.Spec.Tap).Str("claim", ev.Claim).Msg("dead port removed")
+	}
 }
 
 // checkAddFlags catches what is missing or conflicting among add's flags,
@@ -189,6 +195,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	report, err := e.sync(ctx, *stateDir)
 	for _, o := range report.Plugged {
 		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck)
+		printEvictions(e, o)
 	}
 	for _, s := range report.Skipped {
 		fmt.Fprintf(e.stdout, "%s: skipped: %s\n", s.Tap, s.Reason)
@@ -278,15 +285,15 @@ func cmdShow(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	table := flows.ForConfig(e.cfg).(*flows.OFTable)
-	counts := map[string]map[string]int{}
+	counts := map[string]map[flows.FlowOwner]int{}
 	var errs []error
 	views := make([]portView, 0, len(ports))
 	for _, p := range ports {
 		if p.Bridge != "" && counts[p.Bridge] == nil {
-			c, err := table.CountByMAC(ctx, p.Bridge)
+			c, err := table.CountByOwner(ctx, p.Bridge)
 			if err != nil {
 				errs = append(errs, err)
-				c = map[string]int{}
+				c = map[flows.FlowOwner]int{}
 			}
 			counts[p.Bridge] = c
 		}
@@ -312,10 +319,16 @@ func cmdShow(ctx context.Context, e *env, args []string) error {
 	return errors.Join(errs...)
 }
 
-func view(p plug.Port, counts map[string]int) portView {
+// view is one row of show. Its flows are those of its MAC that match its
+// own OpenFlow port: a port without one (ovs-vswitchd could not open the
+// device) has none, whatever other ports with its MAC have.
+func view(p plug.Port, counts map[flows.FlowOwner]int) portView {
 	s := p.Spec
 	v := portView{Tap: p.Tap, Bridge: p.Bridge, Domain: s.DomainName, DomainUUID: s.DomainUUID, MAC: s.MAC, OFPort: p.OFPort,
-		Target: s.Target(), VLANMode: string(s.Mode()), VLAN: s.VLAN, SrcCheck: string(s.SrcCheck), Flows: counts[s.MAC]}
+		Target: s.Target(), VLANMode: string(s.Mode()), VLAN: s.VLAN, SrcCheck: string(s.SrcCheck)}
+	if p.OFPort > 0 {
+		v.Flows = counts[flows.FlowOwner{MAC: s.MAC, OFPort: p.OFPort}]
+	}
 	if len(s.Trunks) > 0 {
 		v.Trunks = portspec.FormatTrunks(s.Trunks)
 	}
@@ -332,8 +345,10 @@ func view(p plug.Port, counts map[string]int) portView {
 		v.State = "device gone (gc removes it)"
 	case p.Stale:
 		v.State = "device replaced (gc removes it)"
+	case p.NotATap:
+		v.State = "not a tap: ovs-vswitchd cannot use it: " + p.Error + " (gc removes it)"
 	case p.Error != "":
-		v.State = "error: " + p.Error
+		v.State = "error: ovs-vswitchd: " + p.Error + " (fix the device and sync, or hostnet-plug del --tap " + p.Tap + ")"
 	case p.Bridge == "":
 		v.State = "on no bridge (sync repairs it)"
 	case v.Flows != v.FlowsWant:

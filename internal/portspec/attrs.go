@@ -25,6 +25,9 @@ const (
 	AttrIP       = "ip"
 )
 
+// limitedBroadcast is 255.255.255.255: a destination only.
+var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
 // maxIPs bounds the addresses of one NIC: each becomes flows.
 const maxIPs = 64
 
@@ -142,43 +145,89 @@ func FromAttrs(a Attrs) (PortSpec, error) {
 	return s, nil
 }
 
-// ParseVLAN parses a VLAN ID, 1..4094.
+// ParseVLAN parses a VLAN ID, 1..4094, written as plain decimal digits.
+// A sign, spaces or leading zeros are refused rather than read past: the
+// same value goes to other tools of the host's orchestration, and some
+// read "0100" as octal.
 func ParseVLAN(v string) (int, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < 1 || n > 4094 {
-		return 0, fmt.Errorf("vlan %q is not a VLAN ID; use 1..4094 (1 = untagged, all VLANs pass)", v)
+	n, ok := plainVLAN(v)
+	if ok {
+		return n, nil
 	}
-	return n, nil
+	if n, ok := lenientVLAN(v); ok {
+		return 0, fmt.Errorf("vlan %q is not written as a plain VLAN ID; write %d (decimal digits only: no sign, spaces or leading zeros)", v, n)
+	}
+	return 0, fmt.Errorf("vlan %q is not a VLAN ID; use 1..4094 (1 = untagged, all VLANs pass)", v)
+}
+
+// plainVLAN accepts exactly the canonical form: 1 to 4 digits, the first
+// not 0, with a value of at most 4094.
+func plainVLAN(v string) (int, bool) {
+	if len(v) == 0 || len(v) > 4 || v[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(v[i]-'0')
+	}
+	return n, n <= 4094
+}
+
+// lenientVLAN reads what strconv.Atoi would, to suggest the plain form.
+func lenientVLAN(v string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	return n, err == nil && n >= 1 && n <= 4094
 }
 
 // ParseTrunks parses a trunk list such as "100,200-210" into sorted,
-// unique VLAN IDs.
+// unique VLAN IDs. Each VLAN is written as ParseVLAN wants it, without
+// spaces around commas or dashes.
 func ParseTrunks(v string) ([]int, error) {
 	if strings.TrimSpace(v) == "" {
 		return nil, fmt.Errorf("trunks %q is empty; list VLANs like 100,200-210 or leave trunks out", v)
 	}
-	set := map[int]bool{}
-	for _, part := range trimAll(strings.Split(v, ",")) {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, errA := ParseVLAN(lo)
-		b := a
-		var errB error
-		if isRange {
-			b, errB = ParseVLAN(hi)
+	set, bad, ok := trunkSet(v, plainVLAN)
+	if !ok {
+		if lenient, _, ok := trunkSet(v, lenientVLAN); ok {
+			return nil, fmt.Errorf("trunks %q is not written as a plain VLAN list; write %s (decimal digits, commas and dashes only: no signs, spaces or leading zeros)",
+				v, FormatTrunks(sortedSet(lenient)))
 		}
-		if errA != nil || errB != nil || a > b {
-			return nil, fmt.Errorf("trunks %q: %q is not a VLAN or a range low-high of VLANs 1..4094; write them like 100,200-210", v, part)
+		return nil, fmt.Errorf("trunks %q: %q is not a VLAN or a range low-high of VLANs 1..4094; write them like 100,200-210", v, bad)
+	}
+	return sortedSet(set), nil
+}
+
+// trunkSet reads a trunk list with parse for each VLAN; unless ok, bad is
+// the first element it cannot read.
+func trunkSet(v string, parse func(string) (int, bool)) (set map[int]bool, bad string, ok bool) {
+	set = map[int]bool{}
+	for _, part := range strings.Split(v, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, okA := parse(lo)
+		b, okB := a, true
+		if isRange {
+			b, okB = parse(hi)
+		}
+		if !okA || !okB || a > b {
+			return nil, part, false
 		}
 		for n := a; n <= b; n++ {
 			set[n] = true
 		}
 	}
+	return set, "", true
+}
+
+func sortedSet(set map[int]bool) []int {
 	out := make([]int, 0, len(set))
 	for n := range set {
 		out = append(out, n)
 	}
 	sortInts(out)
-	return out, nil
+	return out
 }
 
 // FormatTrunks writes VLANs in the compact form ParseTrunks reads.
@@ -209,6 +258,10 @@ func ParseIP(raw string) (netip.Addr, error) {
 	ip = ip.Unmap()
 	if ip.IsUnspecified() || ip.IsMulticast() || ip.IsLinkLocalUnicast() || ip.IsLoopback() {
 		return netip.Addr{}, fmt.Errorf("ip %s cannot be a NIC's own address (unspecified, multicast, loopback or link-local); list the VM's unicast addresses", ip)
+	}
+	if ip == limitedBroadcast {
+		// A destination only: as a source it is always forged.
+		return netip.Addr{}, fmt.Errorf("ip %s is the limited broadcast address, never a NIC's own; list the VM's unicast addresses", ip)
 	}
 	return ip, nil
 }

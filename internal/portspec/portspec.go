@@ -8,6 +8,7 @@
 package portspec
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/netip"
@@ -141,6 +142,11 @@ func NormalizeMAC(s string) (string, error) {
 	if hw[0]&1 == 1 {
 		return "", fmt.Errorf("%q is a multicast MAC address; a NIC needs a unicast one", s)
 	}
+	if bytes.Equal(hw, make(net.HardwareAddr, 6)) {
+		// "No address": ARP probes and neighbour discovery use it so, and
+		// the source-check flows let it through as such.
+		return "", fmt.Errorf("%q is the all-zero MAC address, which no NIC may use; give the NIC its own unicast MAC, like 52:54:00:12:34:56", s)
+	}
 	return hw.String(), nil
 }
 
@@ -169,12 +175,4 @@ func ValidateVPCPort(name string) error {
 		return fmt.Errorf("vpc-port %q is not a valid logical port name; use 1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit", name)
 	}
 	return nil
-}
-
-// trimAll trims the spaces around each element of a comma list.
-func trimAll(parts []string) []string {
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
-	}
-	return parts
 }

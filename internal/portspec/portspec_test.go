@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -86,6 +87,24 @@ func TestFromAttrsRefusals(t *testing.T) {
 		{"ip with prefix", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "ip", "192.0.2.10/24"), `ip "192.0.2.10/24"`},
 		{"link-local ip", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "ip", "fe80::1"), "link-local"},
 		{"duplicate ip", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "ip", "192.0.2.1", "ip", "192.0.2.1"), "listed twice"},
+		{"all-zero mac", attrs("mac", "00:00:00:00:00:00", "bridge", "br0"), `mac: "00:00:00:00:00:00" is the all-zero MAC address, which no NIC may use; give the NIC its own unicast MAC`},
+		{"all-zero mac, other spelling", attrs("mac", "0000.0000.0000", "bridge", "br0"), `"0000.0000.0000" is the all-zero MAC`},
+		{"limited broadcast ip", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "ip", "255.255.255.255"), "ip 255.255.255.255 is the limited broadcast address, never a NIC's own; list the VM's unicast addresses"},
+		{"limited broadcast, v4-mapped", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "ip", "::ffff:255.255.255.255"), "ip 255.255.255.255 is the limited broadcast"},
+		{"vlan leading space and zero", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", " 0100"), `vlan " 0100" is not written as a plain VLAN ID; write 100 (decimal digits only: no sign, spaces or leading zeros)`},
+		{"vlan plus sign", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", "+100"), `vlan "+100" is not written as a plain VLAN ID; write 100`},
+		{"vlan leading zero", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", "0100"), `vlan "0100" is not written as a plain VLAN ID; write 100`},
+		{"vlan trailing space", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", "100 "), `vlan "100 " is not written as a plain VLAN ID; write 100`},
+		{"vlan minus sign", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", "-100"), `vlan "-100" is not a VLAN ID; use 1..4094`},
+		{"vlan zeros", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", "0000"), `vlan "0000" is not a VLAN ID`},
+		{"vlan empty", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", ""), `vlan "" is not a VLAN ID`},
+		{"vlan 04094", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", "04094"), `vlan "04094" is not written as a plain VLAN ID; write 4094`},
+		{"trunks with spaces", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "trunks", " 7 , 9-10 , 8 "),
+			`trunks " 7 , 9-10 , 8 " is not written as a plain VLAN list; write 7-10 (decimal digits, commas and dashes only: no signs, spaces or leading zeros)`},
+		{"trunks with a sign", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "trunks", "+100,200"), `trunks "+100,200" is not written as a plain VLAN list; write 100,200`},
+		{"trunks with leading zeros", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "trunks", "010-020"), `write 10-20`},
+		{"trunks with an empty element", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "trunks", "100,,200"), `trunks "100,,200": "" is not a VLAN`},
+		{"trunks range of nothing", attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "trunks", "100-"), `"100-" is not a VLAN or a range`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,7 +124,7 @@ func TestTrunksRoundTrip(t *testing.T) {
 		"100":              "100",
 		"200-210,100":      "100,200-210",
 		"1,2,3,5":          "1-3,5",
-		" 7 , 9-10 , 8 ":   "7-10",
+		"7,9-10,8":         "7-10",
 		"4094,4093,1-1,42": "1,42,4093-4094",
 	} {
 		v, err := ParseTrunks(in)
@@ -172,6 +191,16 @@ func FuzzFromAttrs(f *testing.F) {
 		if s.VLAN < 1 || s.VLAN > 4094 {
 			t.Fatalf("accepted vlan %d", s.VLAN)
 		}
+		// Only the plain form is accepted: it is what Encode writes.
+		if strconv.Itoa(s.VLAN) != vlan {
+			t.Fatalf("accepted vlan %q as %d", vlan, s.VLAN)
+		}
+		if trunks != "" && FormatTrunks(s.Trunks) != trunks && strings.ContainsAny(trunks, " +\t") {
+			t.Fatalf("accepted trunks %q", trunks)
+		}
+		if s.MAC == "00:00:00:00:00:00" {
+			t.Fatalf("accepted the all-zero MAC %q", mac)
+		}
 	})
 }
 
@@ -189,6 +218,10 @@ func TestAttrErrors(t *testing.T) {
 		{attrs("mac", "52:54:00:00:00:01", "vpc-port", `l"x`), AttrVPCPort},
 		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", "0"), AttrVLAN},
 		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "trunks", "9-1"), AttrTrunks},
+		{attrs("mac", "00:00:00:00:00:00", "bridge", "br0"), AttrMAC},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "vlan", "+100"), AttrVLAN},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "trunks", "100, 200"), AttrTrunks},
+		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "ip", "255.255.255.255"), AttrIP},
 		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "ip", "x"), AttrIP},
 		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "src-check", "yes"), AttrSrcCheck},
 		{attrs("mac", "52:54:00:00:00:01", "bridge", "br0", "src-check", "on"), AttrSrcCheck},
@@ -220,6 +253,21 @@ func TestValidateVPCPort(t *testing.T) {
 	} {
 		if err := ValidateVPCPort(name); (err == nil) != ok {
 			t.Errorf("ValidateVPCPort(%q) = %v, want ok=%v", name, err, ok)
+		}
+	}
+}
+
+// Every canonical VLAN ID parses to itself; nothing else parses.
+func TestParseVLANPlainOnly(t *testing.T) {
+	for n := 1; n <= 4094; n++ {
+		got, err := ParseVLAN(strconv.Itoa(n))
+		if err != nil || got != n {
+			t.Fatalf("ParseVLAN(%d) = %d, %v", n, got, err)
+		}
+	}
+	for _, v := range []string{"0", "4095", "10000", "00", "01", "1 ", " 1", "1\n", "+1", "-1", "1e2", "0x10", "１"} {
+		if n, err := ParseVLAN(v); err == nil {
+			t.Errorf("ParseVLAN(%q) = %d, want a refusal", v, n)
 		}
 	}
 }

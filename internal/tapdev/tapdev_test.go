@@ -23,3 +23,14 @@ func TestIfindex(t *testing.T) {
 		t.Error("accepted a name over 15 bytes")
 	}
 }
+
+// The loopback device is not Ethernet; a missing device is ErrNoDevice.
+// (Taps, veths and TUN devices need root: test/plug's TestIsEthernet.)
+func TestIsEthernet(t *testing.T) {
+	if eth, err := IsEthernet("lo"); err != nil || eth {
+		t.Errorf("IsEthernet(lo) = %v, %v; want false", eth, err)
+	}
+	if _, err := IsEthernet("hn-no-such0"); !errors.Is(err, ErrNoDevice) {
+		t.Errorf("IsEthernet of a missing device: %v, want ErrNoDevice", err)
+	}
+}

@@ -1,0 +1,62 @@
+package plug
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hostnet/hostnet/internal/ovsdb"
+	"github.com/hostnet/hostnet/internal/portspec"
+)
+
+// A start may replace a tap's stale rows, never the live port of another
+// domain: rows plugged for the device that carries the name now.
+func TestCheckTakeover(t *testing.T) {
+	const vm1, evil = "aaaaaaaa-0000-4000-8000-000000000001", "eeeeeeee-0000-4000-8000-00000000000e"
+	row := func(domainUUID, ifindex string) observed {
+		ext := map[string]string{KeyOwner: OwnerVM, KeyDomainUUID: domainUUID, KeyDomainName: "vm1"}
+		iext := map[string]string{KeyOwner: OwnerVM, KeyDomainUUID: domainUUID}
+		if ifindex != "" {
+			iext[KeyIfindex] = ifindex
+		}
+		return observed{port: "p", portIfaces: []ovsdb.UUID{"i"}, iface: "i", portExt: ext, ifaceExt: iext, bridge: "br0"}
+	}
+	nic := func(domainUUID string, ifindex int) target {
+		return target{spec: portspec.PortSpec{Tap: "vnet0", MAC: "52:54:00:00:00:09", Bridge: "br0", DomainUUID: domainUUID}, bridge: "br0", ifindex: ifindex}
+	}
+	cases := []struct {
+		name    string
+		t       target
+		obs     observed
+		mode    Mode
+		refused bool
+	}{
+		{"live port of another domain", nic(evil, 7), row(vm1, "7"), Fresh, true},
+		{"live port, a CLI port without domain", nic(evil, 7), row("", "7"), Fresh, true},
+		{"the tap was re-created: a stale row", nic(evil, 8), row(vm1, "7"), Fresh, false},
+		{"the same domain", nic(vm1, 7), row(vm1, "7"), Fresh, false},
+		{"no ifindex recorded: cannot prove it live", nic(evil, 7), row(vm1, ""), Fresh, false},
+		{"no device yet (prepare)", nic(evil, 0), row(vm1, "7"), Fresh, false},
+		{"no rows", nic(evil, 7), observed{}, Fresh, false},
+		{"repair fixes in place", nic(evil, 7), row(vm1, "7"), Repair, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkTakeover([]target{tc.t}, state{taps: map[string]observed{"vnet0": tc.obs}}, tc.mode)
+			if !tc.refused {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrTapInUse) {
+				t.Fatalf("error %v, want ErrTapInUse", err)
+			}
+			for _, frag := range []string{"interface 52:54:00:00:00:09 (vnet0): tap vnet0 is the port of another running domain", "another <target dev>", "hostnet-plug del --tap vnet0"} {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q lacks %q", err, frag)
+				}
+			}
+		})
+	}
+}
