@@ -296,8 +296,18 @@ func (l *Libvirt) teardown(t testing.TB) {
 	// The bind mounts died with the mount namespace: an empty mount point
 	// made for them goes too (one that is not empty is someone's now).
 	for _, p := range l.madeMountPoints {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			t.Logf("teardown: leave %s: %v", p, err)
+		// The namespace (and its mount on p) goes once the kernel has
+		// reaped its last process: until then rmdir says EBUSY.
+		err := os.Remove(p)
+		for deadline := time.Now().Add(5 * time.Second); errors.Is(err, unix.EBUSY) && time.Now().Before(deadline); err = os.Remove(p) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		switch {
+		case err == nil, errors.Is(err, os.ErrNotExist):
+		case errors.Is(err, unix.ENOTEMPTY):
+			t.Logf("teardown: leave %s: something else put files there: %v", p, err)
+		default:
+			t.Errorf("teardown: remove the mount point %s made for this libvirtd: %v", p, err)
 		}
 	}
 	capsCache(filepath.Join(l.Dir, "cache"), false)

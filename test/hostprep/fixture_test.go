@@ -371,8 +371,11 @@ func (h *host) monitor() (stop func() string) {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := h.ns.Command(ctx, "ip", "monitor", "link", "address", "route")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// Events go to stdout. ip's own complaints go to stderr, e.g. "Peer
+	// netns reference is invalid." while other tests' namespaces come and
+	// go: they are not changes of this host.
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}
@@ -381,6 +384,9 @@ func (h *host) monitor() (stop func() string) {
 		time.Sleep(100 * time.Millisecond)
 		cancel()
 		_ = cmd.Wait()
+		if errOut.Len() > 0 {
+			h.t.Logf("ip monitor said on stderr: %s", strings.TrimSpace(errOut.String()))
+		}
 		return out.String()
 	}
 }
