@@ -3,7 +3,6 @@ package plug_test
 import (
 	"os"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -165,42 +164,7 @@ func TestConcurrentMACClaims(t *testing.T) {
 		domainXML("one", uuidA, nic{mac: mac, tap: "vnet0", attrs: `bridge="br0" vlan="100"`}),
 		domainXML("two", uuidB, nic{mac: mac, tap: "vnet1", attrs: `bridge="br0" vlan="100"`}),
 	}
-	names := [2]string{"one", "two"}
-	seenRead, seenCommit := 0, 0
-	for round := range 10 {
-		var results [2]hookResult
-		var wg sync.WaitGroup
-		for i := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i] = h.runHook(t, names[i], "start", "begin", xmls[i])
-			}()
-		}
-		wg.Wait()
-
-		var won []string
-		for i, r := range results {
-			switch {
-			case r.code == 0:
-				won = append(won, names[i])
-			case strings.Contains(r.stderr, "its VM runs"):
-				seenRead++
-			case strings.Contains(r.stderr, "a concurrent plug"):
-				seenCommit++
-			default:
-				t.Errorf("round %d: %s refused for another reason: %s", round, names[i], r.stderr)
-			}
-		}
-		holders := strings.Fields(h.ovs.Vsctl(t, "--bare", "--columns=name", "find", "Interface", "external_ids:attached-mac=\""+mac+"\""))
-		if len(won) != 1 || len(holders) != 1 {
-			t.Fatalf("round %d: started %q, interfaces with %s %q; want exactly one of each", round, won, mac, holders)
-		}
-		for i := range 2 {
-			h.mustHook(t, names[i], "stopped", "end", xmls[i])
-		}
-	}
-	t.Logf("losers refused: %d on what they read, %d at commit", seenRead, seenCommit)
+	raceStarts(t, h, xmls, "external_ids:attached-mac=\""+mac+"\"")
 }
 
 // TestStartRefusesRunningVMsTap: a domain whose start names the tap of

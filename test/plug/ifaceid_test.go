@@ -18,6 +18,16 @@ func TestConcurrentIfaceIDClaims(t *testing.T) {
 		domainXML("one", uuidA, nic{mac: "52:54:00:00:0a:01", tap: "vnet0", attrs: `vpc-port="lsp-race"`}),
 		domainXML("two", uuidB, nic{mac: "52:54:00:00:0a:02", tap: "vnet1", attrs: `vpc-port="lsp-race"`}),
 	}
+	raceStarts(t, h, xmls, "external_ids:iface-id=lsp-race")
+}
+
+// raceStarts starts domains "one" and "two" (xmls) at the same moment, ten
+// rounds, stopping both after each. Each round exactly one start must
+// succeed and exactly one interface match the ovs-vsctl find condition
+// holders, whether the loser was refused on what it read ("its VM runs")
+// or by the plug's precondition at commit ("a concurrent plug").
+func raceStarts(t *testing.T, h *host, xmls [2]string, holders string) {
+	t.Helper()
 	names := [2]string{"one", "two"}
 	seenRead, seenCommit := 0, 0
 	for round := range 10 {
@@ -45,9 +55,9 @@ func TestConcurrentIfaceIDClaims(t *testing.T) {
 				t.Errorf("round %d: %s refused for another reason: %s", round, names[i], r.stderr)
 			}
 		}
-		holders := strings.Fields(h.ovs.Vsctl(t, "--bare", "--columns=name", "find", "Interface", "external_ids:iface-id=lsp-race"))
-		if len(won) != 1 || len(holders) != 1 {
-			t.Fatalf("round %d: started %q, interfaces carrying lsp-race %q; want exactly one of each", round, won, holders)
+		found := strings.Fields(h.ovs.Vsctl(t, "--bare", "--columns=name", "find", "Interface", holders))
+		if len(won) != 1 || len(found) != 1 {
+			t.Fatalf("round %d: started %q, interfaces with %s: %q; want exactly one of each", round, won, holders, found)
 		}
 		for i := range 2 {
 			h.mustHook(t, names[i], "stopped", "end", xmls[i])
