@@ -44,6 +44,11 @@ type Libvirt struct {
 	NS    *Netns
 	URI   string // for virsh -c
 	mntns string // libvirtd's mount namespace, to find every process it left behind
+	// mntnsRef holds that namespace open until teardown is done with it: a
+	// freed namespace's inode number is soon reused by another one (every
+	// `ip netns exec` makes one), and mntns would then name strangers'
+	// processes to kill.
+	mntnsRef *os.File
 	// madeMountPoints are the Binds targets StartLibvirt had to create on
 	// the machine (say /etc/hostnet): teardown removes them again.
 	madeMountPoints []string
@@ -168,7 +173,7 @@ func (l *Libvirt) waitReady(t testing.TB) {
 	for {
 		pid := readPidfile(l.pidfile("libvirtd"))
 		if pid > 0 && l.mntns == "" {
-			l.mntns, _ = os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
+			l.holdMntns(pid)
 			l.startReaper()
 		}
 		out, err := l.VirshErr("version")
@@ -316,6 +321,21 @@ func (l *Libvirt) teardown(t testing.TB) {
 	}
 }
 
+// holdMntns opens pid's mount namespace and names it by what the open file
+// is (not by pid, which may be gone by now).
+func (l *Libvirt) holdMntns(pid int) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
+	if err != nil {
+		return
+	}
+	ns, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil || !strings.HasPrefix(ns, "mnt:") {
+		f.Close()
+		return
+	}
+	l.mntns, l.mntnsRef = ns, f
+}
+
 // killLeftovers kills every process still in libvirtd's mount namespace (qemu, hook children).
 // Once none is left the namespace, and with it the bind mounts, is gone.
 func (l *Libvirt) killLeftovers(t testing.TB) {
@@ -333,6 +353,12 @@ func (l *Libvirt) killLeftovers(t testing.TB) {
 		close(l.stopReaper)
 		<-l.reaperDone
 	}
+	// Nothing looks the namespace up any more: let it go.
+	if l.mntnsRef != nil {
+		l.mntnsRef.Close()
+		l.mntnsRef = nil
+	}
+	l.mntns = ""
 }
 
 func (l *Libvirt) dumpLogs(t testing.TB) {
