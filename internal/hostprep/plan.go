@@ -134,6 +134,16 @@ type IntegrationPlan struct {
 type RootPlan struct {
 	Ops     []ovsdb.Operation
 	Changes []string
+	OVN     *OVNChassis // nil when host.conf gives no OVN settings
+}
+
+// OVNChassis is what OVN knows this host by once apply has run.
+type OVNChassis struct {
+	// Chassis is external_ids:system-id, the name requested-chassis takes
+	// (migration): the observed one, or the host name apply will set.
+	Chassis string
+	Remote  string
+	EncapIP netip.Addr
 }
 
 // NMPlan is the NetworkManager drop-in.
@@ -516,17 +526,20 @@ func planRoot(c *config.Config, obs *Observed) (RootPlan, []string) {
 	}
 	var warnings []string
 	ifAbsent := map[string]string{}
+	chassis := &OVNChassis{Remote: c.OVNSouthDatabase, EncapIP: c.OVNEncapIP}
+	chassis.Chassis = obs.OVS.Root.ExternalIDs[keySystemID]
 	if _, ok := obs.OVS.Root.ExternalIDs[keySystemID]; !ok && obs.Hostname != "" {
 		ifAbsent[keySystemID] = obs.Hostname
+		chassis.Chassis = obs.Hostname
 		warnings = append(warnings, fmt.Sprintf(
 			"Open_vSwitch external_ids:system-id is not set; hostprep sets it to the host name %q, OVN's name for this chassis "+
 				"(set it yourself before the first apply to choose another)", obs.Hostname))
 	}
 	ops, changes, err := vswitch.SetRootKeys(obs.OVS, set, ifAbsent)
 	if err != nil { // no root row: reported by globalProblems
-		return RootPlan{}, warnings
+		return RootPlan{OVN: chassis}, warnings
 	}
-	return RootPlan{Ops: ops, Changes: changes}, warnings
+	return RootPlan{Ops: ops, Changes: changes, OVN: chassis}, warnings
 }
 
 func planNM(c *config.Config, obs *Observed) NMPlan {

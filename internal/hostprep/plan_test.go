@@ -473,15 +473,21 @@ ovn_south_database: tcp:192.0.2.2:6642
 	if p.Converged() {
 		t.Errorf("missing OVN keys: not converged")
 	}
+	if s := StatusOf(p); s.OVN == nil || s.OVN.Chassis != "host1" || s.OVN.State != StateDrift || s.OK {
+		t.Errorf("status before apply: OK %v, OVN %+v, want chassis host1 (to be set), drift", s.OK, s.OVN)
+	}
 	o := convergedHost()
 	o.OVS.Root.ExternalIDs = map[string]string{"ovn-bridge": "brvpc", "ovn-remote": "tcp:192.0.2.2:6642", "ovn-encap-type": "geneve",
 		"ovn-encap-ip": "192.0.2.10", "ovn-bridge-datapath-type": "netdev", "system-id": "chassis-a"}
 	if p := MakePlan(parse(t, conf), o); !p.Converged() || len(p.Warnings) != 0 {
 		t.Errorf("OVN keys in place: converged %v, warnings %q, changes %q", p.Converged(), p.Warnings, p.Root.Changes)
+	} else if s := StatusOf(p); s.OVN == nil || s.OVN.Chassis != "chassis-a" || s.OVN.State != StateOK ||
+		s.OVN.Remote != "tcp:192.0.2.2:6642" || s.OVN.EncapIP.String() != "192.0.2.10" {
+		t.Errorf("status when converged: OVN %+v", s.OVN)
 	}
-	// Without OVN keys, the row is not touched.
-	if p := MakePlan(parse(t, ipConf), convergedHost()); len(p.Root.Ops) != 0 {
-		t.Errorf("no OVN config but root ops %q", p.Root.Changes)
+	// Without OVN keys, the row is not touched and status says nothing of OVN.
+	if p := MakePlan(parse(t, ipConf), convergedHost()); len(p.Root.Ops) != 0 || StatusOf(p).OVN != nil {
+		t.Errorf("no OVN config but root ops %q, status OVN %+v", p.Root.Changes, StatusOf(p).OVN)
 	}
 }
 

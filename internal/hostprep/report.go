@@ -15,6 +15,7 @@ type Status struct {
 	Entries     []EntryStatus      `json:"entries"`
 	Wires       []WireStatus       `json:"wires"`
 	Integration *IntegrationStatus `json:"integration_bridge,omitempty"`
+	OVN         *OVNStatus         `json:"ovn,omitempty"` // absent when host.conf gives no OVN settings
 	Problems    []string           `json:"problems,omitempty"`
 	OK          bool               `json:"ok"` // every entry and the integration bridge are ok
 }
@@ -50,6 +51,16 @@ type IntegrationStatus struct {
 	Reasons []string `json:"reasons,omitempty"`
 }
 
+// OVNStatus is the OVN settings of the Open_vSwitch row: the chassis
+// name is what a migration's requested-chassis names.
+type OVNStatus struct {
+	Chassis string     `json:"chassis"`
+	Remote  string     `json:"remote"`
+	EncapIP netip.Addr `json:"encap_ip"`
+	State   State      `json:"state"`
+	Reasons []string   `json:"reasons,omitempty"`
+}
+
 // StatusOf summarises a plan.
 func StatusOf(p *Plan) Status {
 	s := Status{Entries: []EntryStatus{}, Wires: []WireStatus{}, OK: true}
@@ -74,6 +85,12 @@ func StatusOf(p *Plan) Status {
 		s.Integration = &IntegrationStatus{Name: ip.Name, State: ip.State, Reasons: ip.Changes}
 		if ip.State != StateOK {
 			s.OK = false
+		}
+	}
+	if o := p.Root.OVN; o != nil {
+		s.OVN = &OVNStatus{Chassis: o.Chassis, Remote: o.Remote, EncapIP: o.EncapIP, State: StateOK, Reasons: p.Root.Changes}
+		if len(p.Root.Ops) > 0 {
+			s.OVN.State = StateDrift
 		}
 	}
 	for _, pr := range p.Problems {
@@ -105,6 +122,12 @@ func (s Status) WriteText(w io.Writer) {
 	if s.Integration != nil {
 		fmt.Fprintf(w, "integration bridge %s  [%s]\n", s.Integration.Name, s.Integration.State)
 		for _, r := range s.Integration.Reasons {
+			fmt.Fprintf(w, "    %s\n", r)
+		}
+	}
+	if o := s.OVN; o != nil {
+		fmt.Fprintf(w, "ovn chassis %s: remote %s, encap ip %s  [%s]\n", orNone(o.Chassis), o.Remote, o.EncapIP, o.State)
+		for _, r := range o.Reasons {
 			fmt.Fprintf(w, "    %s\n", r)
 		}
 	}

@@ -161,6 +161,15 @@ func TestOVNSettings(t *testing.T) {
 		t.Errorf("br-exists brovn: %q", got)
 	}
 	h.expectNoChange("apply with OVN settings, converged")
+	// status names the chassis: what a migration's requested-chassis takes.
+	code, s := h.status()
+	ovn, _ := s["ovn"].(map[string]any)
+	if code != 0 || ovn["chassis"] != "chassis-7" || ovn["encap_ip"] != "10.0.0.5" || ovn["state"] != "ok" {
+		t.Errorf("status --json: exit %d, ovn %v; want chassis-7, 10.0.0.5, ok", code, ovn)
+	}
+	if r := h.run("status"); !strings.Contains(r.stdout, "ovn chassis chassis-7: remote tcp:10.0.0.2:6642,tcp:10.0.0.3:6642, encap ip 10.0.0.5  [ok]") {
+		t.Errorf("status does not name the chassis:\n%s", r)
+	}
 }
 
 // TestHostVLAN: with host_vlans {br0: 100} the host's address lives on a
