@@ -27,6 +27,7 @@ const (
 	PriorityAllow     = 30100 // frames that pass
 	PriorityNDDrop    = 30150 // neighbour solicitations and advertisements not allowed below
 	PriorityNDAllowed = 30200 // ND for the NIC's addresses with its MAC
+	PriorityNoServer  = 30300 // DHCP server replies and router advertisements, whatever their source
 )
 
 // cookieTag marks hostnet's flows in the top 16 bits ("HN"); the low 48
@@ -65,11 +66,14 @@ var (
 )
 
 const (
+	icmp6RouterAdvertisement   = 134
 	icmp6NeighborSolicitation  = 135
 	icmp6NeighborAdvertisement = 136
 	icmp6MLDv2Report           = 143
 	dhcpClientPort             = 68
 	dhcpServerPort             = 67
+	dhcp6ClientPort            = 546
+	dhcp6ServerPort            = 547
 )
 
 // Rules returns the flows of one NIC plugged as OpenFlow port ofport: none
@@ -77,6 +81,9 @@ const (
 // discovery, ARP probes, IPv6 link-local traffic and duplicate address
 // detection, which a VM needs before or besides its own addresses. ARP and
 // neighbour discovery may only bind the NIC's addresses to the NIC's MAC.
+// With on, the VM may not act as the network's DHCP server or IPv6 router
+// either, even from its own addresses: one such answer hands its
+// neighbours a wrong address or gateway.
 func Rules(s portspec.PortSpec, ofport int) ([]*ovs.Flow, error) {
 	if s.SrcCheck == portspec.SrcCheckOff {
 		return nil, nil
@@ -137,6 +144,12 @@ func Rules(s portspec.PortSpec, ofport int) ([]*ovs.Flow, error) {
 		// Every other solicitation and advertisement: dropped.
 		flow(PriorityNDDrop, ovs.ProtocolICMPv6, []ovs.Match{ovs.ICMP6Type(icmp6NeighborSolicitation)}, drop),
 		flow(PriorityNDDrop, ovs.ProtocolICMPv6, []ovs.Match{ovs.ICMP6Type(icmp6NeighborAdvertisement)}, drop),
+		// The server side of DHCP, DHCPv6 and router discovery: dropped.
+		flow(PriorityNoServer, ovs.ProtocolUDPv4, []ovs.Match{
+			ovs.TransportSourcePort(dhcpServerPort), ovs.TransportDestinationPort(dhcpClientPort)}, drop),
+		flow(PriorityNoServer, ovs.ProtocolUDPv6, []ovs.Match{
+			ovs.TransportSourcePort(dhcp6ServerPort), ovs.TransportDestinationPort(dhcp6ClientPort)}, drop),
+		flow(PriorityNoServer, ovs.ProtocolICMPv6, []ovs.Match{ovs.ICMP6Type(icmp6RouterAdvertisement)}, drop),
 	}
 	out = append(out, ns(linkLocalV6.String())...)
 	out = append(out, na(linkLocalV6.String())...)

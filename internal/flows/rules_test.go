@@ -81,6 +81,10 @@ func TestRulesOn(t *testing.T) {
 		"priority=30200,icmp6,in_port=7,dl_src=52:54:00:00:00:04,icmpv6_type=135,ipv6_src=fe80::/10,nd_sll=00:00:00:00:00:00,",
 		"priority=30150,icmp6,in_port=7,icmpv6_type=135,",
 		"priority=30150,icmp6,in_port=7,icmpv6_type=136,",
+		// No DHCP server or router role, above every allow.
+		"priority=30300,udp,in_port=7,tp_src=67,tp_dst=68,",
+		"priority=30300,udp6,in_port=7,tp_src=547,tp_dst=546,",
+		"priority=30300,icmp6,in_port=7,icmpv6_type=134,",
 		"priority=30000,in_port=7,table=0,idle_timeout=0,cookie=0x484e525400000004,actions=drop",
 	} {
 		if !strings.Contains(got, want) {

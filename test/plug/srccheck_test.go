@@ -136,7 +136,34 @@ func TestSrcCheckOnIPv4(t *testing.T) {
 				rawframe(t, vm, "eth0", "-kind", "udp4", "-src", scIP4, "-dst", "255.255.255.255", "-sport", "68", "-dport", "98")
 			}, []string{scIP4 + ".68 > 255.255.255.255.98"})
 	})
+
+	t.Run("no DHCP server in the VM", func(t *testing.T) {
+		// A rogue server answers from the VM's own address; its offers
+		// never reach the network (TestSrcCheckMAC: the same rig leases).
+		if out, ok := leaseFromVM(t, vm, peer); ok {
+			t.Errorf("the peer got a lease from a DHCP server in the VM:\n%s", out)
+		}
+		if got := c.Matching(scIP4 + ".67 >"); len(got) > 0 {
+			t.Errorf("DHCP server replies from the VM reached the peer:\n%s", strings.Join(got, "\n"))
+		}
+		expectBlocked(t, c,
+			func() {
+				rawframe(t, vm, "eth0", "-kind", "udp4", "-src", scIP4, "-dst", "255.255.255.255", "-sport", "67", "-dport", "68")
+			}, []string{scIP4 + ".67 > 255.255.255.255.68"},
+			func() {
+				rawframe(t, vm, "eth0", "-kind", "udp4", "-src", scIP4, "-dst", "255.255.255.255", "-sport", "67", "-dport", "97")
+			}, []string{scIP4 + ".67 > 255.255.255.255.97"})
+	})
 	h.expectNormalFlow(t, "br0")
+}
+
+// leaseFromVM runs a DHCP server in vm with a lease for the peer and asks
+// for it from the peer; it returns udhcpc's output and whether it got one.
+func leaseFromVM(t *testing.T, vm, peer *harness.Netns) (string, bool) {
+	t.Helper()
+	udhcpd(t, vm, t.TempDir(), macOf(t, peer, "eth0"), "10.40.0.50")
+	out, ok := udhcpc(t, peer)
+	return out, ok && strings.Contains(out, "lease of 10.40.0.50 obtained")
 }
 
 // TestSrcCheckOnIPv6: link-local traffic and neighbour discovery pass
@@ -246,6 +273,21 @@ func TestSrcCheckOnIPv6(t *testing.T) {
 			func() { rawframe(t, vm, "eth0", "-kind", "ns", "-src", vmLL, "-target", "2001:db8:40::95") },
 			[]string{"neighbor solicitation, who has 2001:db8:40::95,"})
 	})
+
+	t.Run("no router advertisement or DHCPv6 server", func(t *testing.T) {
+		// From the VM's own link-local address, which passes otherwise.
+		expectBlocked(t, c,
+			func() {
+				rawframe(t, vm, "eth0", "-kind", "ra", "-src", vmLL)
+				rawframe(t, vm, "eth0", "-kind", "udp6", "-src", vmLL, "-dst", peerLL, "-dst-mac", peerMAC, "-sport", "547", "-dport", "546")
+			}, []string{"router advertisement"},
+			func() {
+				rawframe(t, vm, "eth0", "-kind", "udp6", "-src", vmLL, "-dst", peerLL, "-dst-mac", peerMAC, "-sport", "547", "-dport", "999")
+			}, []string{vmLL + ".547 > " + peerLL + ".999"})
+		if got := c.Matching(vmLL + ".547 > " + peerLL + ".546"); len(got) > 0 {
+			t.Errorf("DHCPv6 server replies from the VM reached the peer:\n%s", strings.Join(got, "\n"))
+		}
+	})
 	h.expectNormalFlow(t, "br0")
 }
 
@@ -267,6 +309,12 @@ func TestSrcCheckMAC(t *testing.T) {
 		func() {
 			rawframe(t, vm, "eth0", "-kind", "icmp4", "-src", "10.40.0.98", "-dst", peerIP4, "-dst-mac", peerMAC, "-id", "4022")
 		}, []string{scMAC, "10.40.0.98 > " + peerIP4, "id 4022"})
+	// mac checks the MAC only: a DHCP server or IPv6 router in the VM works.
+	if out, ok := leaseFromVM(t, vm, peer); !ok {
+		t.Errorf("src-check mac: the peer got no lease from the VM's DHCP server:\n%s", out)
+	}
+	expectPassed(t, c, func() { rawframe(t, vm, "eth0", "-kind", "ra", "-src", linkLocal(t, vm, "eth0"), "-count", "1") },
+		"router advertisement")
 	h.expectNormalFlow(t, "br0")
 }
 

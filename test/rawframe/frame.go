@@ -10,7 +10,7 @@ import (
 // Frame is what to put on the wire: every field a source check looks at is
 // set by hand, so a test can lie in exactly one of them.
 type Frame struct {
-	Kind   string // icmp4, icmp6, arp, na, ns, udp4
+	Kind   string // icmp4, udp4, arp, icmp6, udp6, na, ns, ra
 	SrcMAC net.HardwareAddr
 	DstMAC net.HardwareAddr
 	Src    netip.Addr
@@ -27,8 +27,8 @@ type Frame struct {
 	// ID is the ICMP echo identifier, so a capture can tell one test's
 	// frames from another's.
 	ID      uint16
-	SrcPort uint16 // udp4
-	DstPort uint16 // udp4
+	SrcPort uint16 // udp4, udp6
+	DstPort uint16 // udp4, udp6
 }
 
 // Ethertypes and protocol numbers.
@@ -42,6 +42,7 @@ const (
 	protoICMPv6 = 58
 
 	icmp6EchoRequest = 128
+	icmp6RA          = 134
 	icmp6NS          = 135
 	icmp6NA          = 136
 )
@@ -58,13 +59,25 @@ func (f Frame) Bytes(seq uint16) ([]byte, error) {
 		if !f.Src.Is4() || !f.Dst.Is4() {
 			return nil, fmt.Errorf("udp4 needs IPv4 -src and -dst")
 		}
-		payload := []byte("hostnet rawframe")
-		u := make([]byte, 8, 8+len(payload))
-		binary.BigEndian.PutUint16(u[0:], f.SrcPort)
-		binary.BigEndian.PutUint16(u[2:], f.DstPort)
-		binary.BigEndian.PutUint16(u[4:], uint16(8+len(payload)))
-		u = append(u, payload...) // checksum 0: none, allowed over IPv4
-		return f.ether(etherIPv4, ipv4(f.Src, f.Dst, protoUDP, u)), nil
+		// Checksum 0: none, allowed over IPv4.
+		return f.ether(etherIPv4, ipv4(f.Src, f.Dst, protoUDP, f.udp())), nil
+	case "udp6":
+		if !f.Src.Is6() || !f.Dst.Is6() {
+			return nil, fmt.Errorf("udp6 needs IPv6 -src and -dst")
+		}
+		return f.ether(etherIPv6, ipv6(f.Src, f.Dst, 64, protoUDP, f.udp())), nil
+	case "ra":
+		// A router advertisement: hop limit 64, router lifetime 1800 s,
+		// and the source link-layer address option.
+		if !f.Src.Is6() || !f.Dst.Is6() {
+			return nil, fmt.Errorf("ra needs IPv6 -src and -dst")
+		}
+		m := make([]byte, 16, 24)
+		m[0], m[4] = icmp6RA, 64
+		binary.BigEndian.PutUint16(m[6:], 1800)
+		m = append(m, 1, 1)
+		m = append(m, f.SrcMAC...)
+		return f.ether(etherIPv6, ipv6(f.Src, f.Dst, 255, protoICMPv6, m)), nil
 	case "arp":
 		if !f.Src.Is4() || !f.Target.Is4() {
 			return nil, fmt.Errorf("arp needs IPv4 -src and -target")
@@ -83,7 +96,7 @@ func (f Frame) Bytes(seq uint16) ([]byte, error) {
 		if !f.Src.Is6() || !f.Dst.Is6() {
 			return nil, fmt.Errorf("icmp6 needs IPv6 -src and -dst")
 		}
-		return f.ether(etherIPv6, ipv6(f.Src, f.Dst, 64, echo(icmp6EchoRequest, f.ID, seq, false))), nil
+		return f.ether(etherIPv6, ipv6(f.Src, f.Dst, 64, protoICMPv6, echo(icmp6EchoRequest, f.ID, seq, false))), nil
 	case "na", "ns":
 		if !f.Src.Is6() || !f.Dst.Is6() || !f.Target.Is6() {
 			return nil, fmt.Errorf("%s needs IPv6 -src, -dst and -target", f.Kind)
@@ -106,9 +119,20 @@ func (f Frame) Bytes(seq uint16) ([]byte, error) {
 			m = append(m, optType, 1)
 			m = append(m, lladdr...)
 		}
-		return f.ether(etherIPv6, ipv6(f.Src, f.Dst, 255, m)), nil
+		return f.ether(etherIPv6, ipv6(f.Src, f.Dst, 255, protoICMPv6, m)), nil
 	}
-	return nil, fmt.Errorf("unknown kind %q: use icmp4, udp4, arp, icmp6, na or ns", f.Kind)
+	return nil, fmt.Errorf("unknown kind %q: use icmp4, udp4, arp, icmp6, udp6, na, ns or ra", f.Kind)
+}
+
+// udp is a UDP datagram from SrcPort to DstPort with a short payload; its
+// checksum is left 0 (ipv6 fills it in).
+func (f Frame) udp() []byte {
+	payload := []byte("hostnet rawframe")
+	u := make([]byte, 8, 8+len(payload))
+	binary.BigEndian.PutUint16(u[0:], f.SrcPort)
+	binary.BigEndian.PutUint16(u[2:], f.DstPort)
+	binary.BigEndian.PutUint16(u[4:], uint16(8+len(payload)))
+	return append(u, payload...)
 }
 
 func (f Frame) ether(etherType uint16, payload []byte) []byte {
@@ -145,21 +169,30 @@ func ipv4(src, dst netip.Addr, proto byte, payload []byte) []byte {
 	return append(h, payload...)
 }
 
-// ipv6 wraps an ICMPv6 message and fills in its checksum.
-func ipv6(src, dst netip.Addr, hopLimit byte, icmp []byte) []byte {
-	h := make([]byte, 40, 40+len(icmp))
+// ipv6 wraps an ICMPv6 message or a UDP datagram and fills in its
+// checksum, which IPv6 requires of both.
+func ipv6(src, dst netip.Addr, hopLimit, proto byte, msg []byte) []byte {
+	h := make([]byte, 40, 40+len(msg))
 	h[0] = 0x60
-	binary.BigEndian.PutUint16(h[4:], uint16(len(icmp)))
-	h[6] = protoICMPv6
+	binary.BigEndian.PutUint16(h[4:], uint16(len(msg)))
+	h[6] = proto
 	h[7] = hopLimit
 	copy(h[8:], src.AsSlice())
 	copy(h[24:], dst.AsSlice())
 	// Pseudo header: addresses, length, next header.
-	pseudo := append(append([]byte{}, h[8:40]...), 0, 0, 0, 0, 0, 0, 0, protoICMPv6)
-	binary.BigEndian.PutUint16(pseudo[32:], uint16(len(icmp)))
-	icmp[2], icmp[3] = 0, 0
-	binary.BigEndian.PutUint16(icmp[2:], checksum(sum(0, pseudo), icmp))
-	return append(h, icmp...)
+	pseudo := append(append([]byte{}, h[8:40]...), 0, 0, 0, 0, 0, 0, 0, proto)
+	binary.BigEndian.PutUint16(pseudo[32:], uint16(len(msg)))
+	at := 2 // ICMPv6 checksum
+	if proto == protoUDP {
+		at = 6
+	}
+	msg[at], msg[at+1] = 0, 0
+	c := checksum(sum(0, pseudo), msg)
+	if proto == protoUDP && c == 0 {
+		c = 0xffff // 0 means "no checksum", which IPv6 forbids for UDP
+	}
+	binary.BigEndian.PutUint16(msg[at:], c)
+	return append(h, msg...)
 }
 
 // sum adds b to the one's complement sum s (RFC 1071).

@@ -111,3 +111,42 @@ func TestNDOption(t *testing.T) {
 		t.Errorf("NA without option is %d bytes of ICMPv6, want 24", len(b[54:]))
 	}
 }
+
+// The UDP-over-IPv6 and router advertisement frames carry valid checksums
+// over the pseudo header of their own next-header value.
+func TestUDP6AndRAChecksums(t *testing.T) {
+	src, dst := netip.MustParseAddr("fe80::1"), netip.MustParseAddr("ff02::1:2")
+	for _, tc := range []struct {
+		kind  string
+		proto byte
+		check func(msg []byte) bool
+	}{
+		{"udp6", protoUDP, func(m []byte) bool {
+			return binary.BigEndian.Uint16(m[0:]) == 547 && binary.BigEndian.Uint16(m[2:]) == 546 && int(binary.BigEndian.Uint16(m[4:])) == len(m)
+		}},
+		{"ra", protoICMPv6, func(m []byte) bool {
+			return m[0] == icmp6RA && binary.BigEndian.Uint16(m[6:]) == 1800 && len(m) == 24 && m[16] == 1 && bytes.Equal(m[18:24], macA)
+		}},
+	} {
+		f := Frame{Kind: tc.kind, SrcMAC: macA, DstMAC: multicastMAC(dst), Src: src, Dst: dst, SrcPort: 547, DstPort: 546}
+		b, err := f.Bytes(1)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.kind, err)
+		}
+		ip6, msg := b[14:54], b[54:]
+		if ip6[6] != tc.proto || int(binary.BigEndian.Uint16(ip6[4:])) != len(msg) {
+			t.Errorf("%s: IPv6 header % x", tc.kind, ip6)
+		}
+		pseudo := append(append([]byte{}, ip6[8:40]...), 0, 0, 0, 0, 0, 0, 0, tc.proto)
+		binary.BigEndian.PutUint16(pseudo[32:], uint16(len(msg)))
+		if checksum(sum(0, pseudo), msg) != 0 {
+			t.Errorf("%s: checksum wrong: % x", tc.kind, msg)
+		}
+		if !tc.check(msg) {
+			t.Errorf("%s: layout % x", tc.kind, msg)
+		}
+	}
+	if _, err := (Frame{Kind: "ra", SrcMAC: macA, Src: netip.MustParseAddr("10.0.0.1"), Dst: dst}).Bytes(1); err == nil {
+		t.Error("ra from an IPv4 source accepted")
+	}
+}

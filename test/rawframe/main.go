@@ -33,17 +33,17 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("rawframe", flag.ContinueOnError)
 	dev := fs.String("i", "", "interface to send on (required)")
-	kind := fs.String("kind", "", "icmp4, udp4, arp, icmp6, na or ns")
+	kind := fs.String("kind", "", "icmp4, udp4, arp, icmp6, udp6, na, ns or ra")
 	srcMAC := fs.String("src-mac", "", "Ethernet source (default: the interface's MAC)")
 	dstMAC := fs.String("dst-mac", "", "Ethernet destination (default: broadcast, or the IPv6 multicast group of -dst)")
 	arpSHA := fs.String("arp-sha", "", "ARP sender MAC (default: -src-mac)")
 	ndLL := fs.String("nd-lladdr", "", `link-layer address option of na/ns (default: -src-mac; "none": no option)`)
 	src := fs.String("src", "", "source IP (ARP: sender IP)")
-	dst := fs.String("dst", "", "destination IP (na/ns default ff02::1)")
+	dst := fs.String("dst", "", "destination IP (na/ns/ra default ff02::1)")
 	target := fs.String("target", "", "ARP target IP, ND target")
 	id := fs.Uint("id", 0x4e48, "ICMP echo identifier")
-	sport := fs.Uint("sport", 68, "udp4 source port")
-	dport := fs.Uint("dport", 67, "udp4 destination port")
+	sport := fs.Uint("sport", 68, "udp4/udp6 source port")
+	dport := fs.Uint("dport", 67, "udp4/udp6 destination port")
 	count := fs.Int("count", 3, "frames to send")
 	interval := fs.Duration("interval", 50*time.Millisecond, "time between frames")
 	if err := fs.Parse(args); err != nil {
@@ -85,7 +85,7 @@ func run(args []string) error {
 			return err
 		}
 	}
-	if (f.Kind == "na" || f.Kind == "ns") && !f.Dst.IsValid() {
+	if (f.Kind == "na" || f.Kind == "ns" || f.Kind == "ra") && !f.Dst.IsValid() {
 		f.Dst = netip.MustParseAddr("ff02::1")
 	}
 	broadcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
