@@ -473,28 +473,49 @@ func checkTargets(targets []target, st state) error {
 	return errors.Join(errs...)
 }
 
-// checkTakeover refuses, for a Fresh plug (a VM start), a tap whose rows
-// hostnet plugged for this very device (the recorded ifindex is the
-// device's now) and for another domain: the port of a running VM, which
-// the start would replace and its stop then delete. libvirt refuses such
-// a start itself, earlier; hostnet does not rely on it. A tap re-created
-// under the name (another ifindex) is a stale row, replaced as usual.
+// checkTakeover refuses a tap whose rows hostnet plugged for this very
+// device (the recorded ifindex is the device's now) and for another domain:
+// the port of a running VM, which a start would replace and its stop then
+// delete, and which a repair (reconnect, hostnet-plug add) would rewrite
+// with another VM's VLAN, MAC and checks. libvirt refuses such a start
+// itself, earlier; hostnet does not rely on it. A tap re-created under the
+// name (another ifindex) is a stale row, replaced as usual.
 func checkTakeover(targets []target, st state, mode Mode) error {
-	if mode != Fresh {
-		return nil
-	}
 	var errs []error
 	for _, t := range targets {
 		obs, ok := st.taps[t.spec.Tap]
-		if !ok || !obs.owned() || t.ifindex == 0 || deviceChanged(t, obs) || obs.ifaceExt[KeyIfindex] == "" {
+		if !ok || !obs.owned() || t.ifindex == 0 || deviceChanged(t, obs) {
 			continue
 		}
-		if other := obs.portExt[KeyDomainUUID]; other != t.spec.DomainUUID {
-			errs = append(errs, fmt.Errorf("%s: tap %s %w %s; hostnet never hands a running VM's port to another domain: give this NIC another <target dev>, or stop that domain (or hostnet-plug del --tap %s) first",
-				t.spec.Label(), t.spec.Tap, ErrTapInUse, obsDomain(obs), t.spec.Tap))
+		other := obs.portExt[KeyDomainUUID]
+		if liveTakeover(mode, obs, other, t.spec.DomainUUID) {
+			errs = append(errs, fmt.Errorf("%s: tap %s %w %s; hostnet never hands a running VM's port to another domain: give this NIC another <target dev>, or stop that domain (or hostnet-plug del --tap %s) first%s",
+				t.spec.Label(), t.spec.Tap, ErrTapInUse, obsDomain(obs), t.spec.Tap, changeHint(mode, other)))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// liveTakeover reports whether plugging a NIC of domain want onto the live
+// port of a device plugged for domain have hands that port to someone
+// else. A start proves the port live only by its recorded ifindex, and
+// claims every row it cannot prove live. A repair (reconnect, sync,
+// hostnet-plug add) fixes rows in place, so it may change only its own
+// domain's port, or one plugged without a domain, which it adopts.
+func liveTakeover(mode Mode, obs observed, have, want string) bool {
+	if mode == Fresh {
+		return obs.ifaceExt[KeyIfindex] != "" && have != want
+	}
+	return have != "" && have != want
+}
+
+// changeHint tells a repair how to change the NIC of the domain that owns
+// a port: name that domain.
+func changeHint(mode Mode, owner string) string {
+	if mode != Repair {
+		return ""
+	}
+	return "; to change that domain's NIC, name it (hostnet-plug add --vm-uuid " + owner + ")"
 }
 
 // obsDomain names the domain a port was plugged for.

@@ -9,8 +9,9 @@ import (
 	"github.com/hostnet/hostnet/internal/portspec"
 )
 
-// A start may replace a tap's stale rows, never the live port of another
-// domain: rows plugged for the device that carries the name now.
+// A start may replace a tap's stale rows, and a repair may fix its own
+// domain's rows, never the live port of another domain: rows plugged for
+// the device that carries the name now.
 func TestCheckTakeover(t *testing.T) {
 	const vm1, evil = "aaaaaaaa-0000-4000-8000-000000000001", "eeeeeeee-0000-4000-8000-00000000000e"
 	row := func(domainUUID, ifindex string) observed {
@@ -38,7 +39,12 @@ func TestCheckTakeover(t *testing.T) {
 		{"no ifindex recorded: cannot prove it live", nic(evil, 7), row(vm1, ""), Fresh, false},
 		{"no device yet (prepare)", nic(evil, 0), row(vm1, "7"), Fresh, false},
 		{"no rows", nic(evil, 7), observed{}, Fresh, false},
-		{"repair fixes in place", nic(evil, 7), row(vm1, "7"), Repair, false},
+		{"repair of another domain's live port", nic(evil, 7), row(vm1, "7"), Repair, true},
+		{"repair without a domain of a domain's port", nic("", 7), row(vm1, "7"), Repair, true},
+		{"repair, no ifindex recorded: rows fixed in place", nic(evil, 7), row(vm1, ""), Repair, true},
+		{"repair of its own port", nic(vm1, 7), row(vm1, "7"), Repair, false},
+		{"repair adopts a port plugged without a domain", nic(evil, 7), row("", "7"), Repair, false},
+		{"repair of a re-created tap: a stale row", nic(evil, 8), row(vm1, "7"), Repair, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,7 +58,11 @@ func TestCheckTakeover(t *testing.T) {
 			if !errors.Is(err, ErrTapInUse) {
 				t.Fatalf("error %v, want ErrTapInUse", err)
 			}
-			for _, frag := range []string{"interface 52:54:00:00:00:09 (vnet0): tap vnet0 is the port of another running domain", "another <target dev>", "hostnet-plug del --tap vnet0"} {
+			frags := []string{"interface 52:54:00:00:00:09 (vnet0): tap vnet0 is the port of another running domain", "another <target dev>", "hostnet-plug del --tap vnet0"}
+			if tc.mode == Repair {
+				frags = append(frags, "hostnet-plug add --vm-uuid "+vm1)
+			}
+			for _, frag := range frags {
 				if !strings.Contains(err.Error(), frag) {
 					t.Errorf("error %q lacks %q", err, frag)
 				}

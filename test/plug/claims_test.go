@@ -169,7 +169,8 @@ func TestConcurrentMACClaims(t *testing.T) {
 
 // TestStartRefusesRunningVMsTap: a domain whose start names the tap of
 // another running VM's port (the port hostnet plugged for that very
-// device) is refused at prepare and at start, and the other VM's port and
+// device) is refused at prepare and at start, its reconnect and a
+// hostnet-plug add of that tap change nothing, and the other VM's port and
 // flows stay; its stop then leaves them alone. A tap re-created under the
 // same name (a new device) is still a stale row that a start replaces.
 func TestStartRefusesRunningVMsTap(t *testing.T) {
@@ -193,6 +194,27 @@ func TestStartRefusesRunningVMsTap(t *testing.T) {
 		}
 		if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
 			t.Errorf("%s refusal is %d lines: %q", op, n+1, r.stderr)
+		}
+	}
+	// A repair fixes rows in place and must not rewrite them for another
+	// domain either: reconnect logs and exits 0, hostnet-plug add refuses
+	// with or without the other domain's uuid and tells how to change vm1's.
+	if r := h.runHook(t, "evil", "reconnect", "begin", evil); r.code != 0 {
+		t.Errorf("reconnect of a domain naming vm1's tap: exit %d, want 0; stderr %q", r.code, r.stderr)
+	}
+	for _, uuid := range []string{"", uuidB} {
+		args := []string{"add", "--tap", "vnet0", "--mac", evilMAC, "--bridge", "br0", "--vlan", "200"}
+		if uuid != "" {
+			args = append(args, "--vm-uuid", uuid)
+		}
+		r := h.plugCLI(t, args...)
+		if r.code != 1 {
+			t.Fatalf("hostnet-plug %v on vm1's tap: exit %d, want 1; stderr %q", args, r.code, r.stderr)
+		}
+		for _, frag := range []string{"tap vnet0 is the port of another running domain vm1 (" + uuidA + ")", "hostnet-plug add --vm-uuid " + uuidA} {
+			if !strings.Contains(r.stderr, frag) {
+				t.Errorf("hostnet-plug %v refusal %q does not name %q", args, r.stderr, frag)
+			}
 		}
 	}
 	h.mustHook(t, "evil", "stopped", "end", evil)
