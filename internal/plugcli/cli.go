@@ -31,8 +31,10 @@ var help = []struct{ name, text string }{
          its source-check flows and, for a VPC port, its OVN binding. Use it
          after hot-plugging a NIC (libvirt runs no hook for that). Idempotent:
          a port already plugged for this device is fixed in place, one left
-         by a dead device of the same name is replaced. The flags are the
-         attributes of the domain's hostnet metadata.
+         by a dead device of the same name is replaced. The live port of
+         another domain is refused: to change a domain's NIC, give its
+         --vm-uuid. The flags are the attributes of the domain's hostnet
+         metadata.
            --tap TAP           the tap device (required)
            --mac MAC           the VM-side MAC of the NIC (required)
            --bridge BR | --wire WIRE | --vpc-port LSP   where it plugs (exactly one)
@@ -44,8 +46,9 @@ var help = []struct{ name, text string }{
                                off; default: on with --ip, else mac (a VPC
                                port takes none: OVN's port_security checks it)
            --ip ADDR           an address the VM may send from (repeat)
-           --vm-uuid UUID      the domain the NIC belongs to (del --vm-uuid,
-                               the hook's unplug and show use it)
+           --vm-uuid UUID      the domain the NIC belongs to, as virsh domuuid
+                               prints it (del --vm-uuid, the hook's unplug
+                               and show use it)
            --vm-name NAME      the domain's name, for show and the logs
          Example: hostnet-plug add --tap vnet7 --mac 52:54:00:12:34:56 \
                     --bridge br0 --vlan 100 --ip 192.0.2.10 --vm-uuid UUID
@@ -66,7 +69,8 @@ var help = []struct{ name, text string }{
          back ports deleted by hand. Run after ovs-vswitchd restarts (the
          hostnet-reconcile unit does) or to repair ports changed by hand.
          Ports whose device is gone are left for gc.
-           --libvirt-state DIR status files (default /run/libvirt/qemu)
+           --libvirt-state DIR status files (default /run/libvirt/qemu; a
+                               directory given must exist)
 `},
 	{"gc", `  gc     Remove hostnet ports whose tap is gone or is another device now
          (a VM that crashed, a host that rebooted), or that ovs-vswitchd
@@ -123,6 +127,8 @@ func commandUsage(name string) string {
 	return Usage
 }
 
+const commandList = "the commands are add, del, show, sync, gc, watch and version"
+
 // usageError is a command line that is wrong (exit 2): a flag missing, a
 // value that does not parse.
 type usageError struct{ msg string }
@@ -143,12 +149,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := global.Parse(args); err != nil {
 		return printUsageError(stderr, "", err)
 	}
-	if *help || global.NArg() == 0 {
+	if *help {
 		fmt.Fprint(stdout, Usage)
-		if !*help {
-			return 2
-		}
 		return 0
+	}
+	if global.NArg() == 0 {
+		return printUsageError(stderr, "", errors.New("no command given; "+commandList))
 	}
 	cmd, rest := global.Arg(0), global.Args()[1:]
 	if cmd == "help" {
@@ -164,7 +170,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	run, ok := commands[cmd]
 	if !ok {
-		return printUsageError(stderr, "", fmt.Errorf("unknown command %q; the commands are add, del, show, sync, gc, watch and version", cmd))
+		return printUsageError(stderr, "", fmt.Errorf("unknown command %q; %s", cmd, commandList))
 	}
 	if wantsHelp(rest) {
 		fmt.Fprint(stdout, commandUsage(cmd))

@@ -53,6 +53,15 @@ func TestBadInput(t *testing.T) {
 		{[]string{"show", "--yaml"}, []string{"-yaml"}},
 		{[]string{"gc", "now"}, []string{`unexpected argument "now"`}},
 		{[]string{"frob"}, []string{`unknown command "frob"`, "add, del, show, sync, gc"}},
+		{nil, []string{"no command given", "add, del, show, sync, gc"}},
+		{with(add, "--bridge", "br0", "--vm-uuid", "notauuid"), []string{`--vm-uuid "notauuid" is not a domain UUID`, "virsh domuuid"}},
+		{[]string{"del", "--vm-uuid", "8c6f6a5e3b1d4c2a9e7f0a1b2c3d4e5f"}, []string{`--vm-uuid "8c6f6a5e3b1d4c2a9e7f0a1b2c3d4e5f" is not a domain UUID`}},
+		{with(add, "--bridge", "br0", "--vm-name", "vm1\n\x1b[31mevil"), []string{`--vm-name "vm1\n\x1b[31mevil" holds control characters`, "virsh list"}},
+		{with(add, "--bridge", "br0", "--vm-name", "\xff"), []string{`--vm-name "\xff" is not UTF-8`}},
+		{with(add, "--bridge", "br0", "--vm-name", strings.Repeat("n", 300)), []string{"--vm-name is 300 bytes long", "at most 256"}},
+		{with(add, "--vpc-port", "lsp", "--src-check", "on"), []string{`--src-check "on" on a vpc-port NIC`, "port_security"}},
+		{[]string{"sync", "--libvirt-state", "/no-such-state/qemu"}, []string{`--libvirt-state "/no-such-state/qemu": no such file or directory`, "status files"}},
+		{[]string{"watch", "--libvirt-state", "/dev/null"}, []string{`--libvirt-state "/dev/null" is not a directory`}},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -119,7 +128,18 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
-	if code, stdout, _ := run(); code != 2 || !strings.Contains(stdout, "Commands:") {
-		t.Errorf("no arguments: exit %d, want 2 and the help", code)
+}
+
+// show prints a domain name stored by another tool quoted when it holds
+// what a terminal would act on, and as it is otherwise.
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"web-1":            "web-1",
+		"my vm":            "my vm",
+		"vm1\n\x1b[31mred": `"vm1\n\x1b[31mred"`,
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

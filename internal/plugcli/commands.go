@@ -49,7 +49,16 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return flagErrors(err)
 	}
-	spec.DomainUUID, spec.DomainName = *vmUUID, *vmName
+	if spec.DomainUUID, err = parseDomainUUID(*vmUUID); err != nil {
+		return err
+	}
+	if err := checkDomainName(*vmName); err != nil {
+		return err
+	}
+	spec.DomainName = *vmName
+	if spec.VPCPort != "" && len(ips) > 0 {
+		e.log.Warn().Str("vpc_port", spec.VPCPort).Msg("--ip is not used on a vpc-port: OVN checks its addresses (port_security on the logical port)")
+	}
 
 	ctx, cancel, eng, err := e.open(ctx, 1)
 	defer cancel()
@@ -104,7 +113,8 @@ func checkAddFlags(a portspec.Attrs) error {
 	if _, vpc := a.Values[portspec.AttrVPCPort]; vpc && (vlan || trunks) {
 		msgs = append(msgs, "--vlan and --trunks do not apply to --vpc-port (OVN isolates VPC ports); remove them")
 	}
-	if a.Values[portspec.AttrSrcCheck] == string(portspec.SrcCheckOn) && len(a.IPs) == 0 {
+	_, vpc := a.Values[portspec.AttrVPCPort]
+	if !vpc && a.Values[portspec.AttrSrcCheck] == string(portspec.SrcCheckOn) && len(a.IPs) == 0 {
 		msgs = append(msgs, `--src-check "on" needs the VM's addresses: add --ip ADDR (repeat it), or use --src-check mac`)
 	}
 	if len(msgs) > 0 {
@@ -145,14 +155,18 @@ func cmdDel(ctx context.Context, e *env, args []string) error {
 	if len(taps) == 0 && *vmUUID == "" {
 		return usagef("--tap TAP (repeat it) or --vm-uuid UUID is required: what to unplug")
 	}
+	uuid, err := parseDomainUUID(*vmUUID)
+	if err != nil {
+		return err
+	}
 	ctx, cancel, eng, err := e.open(ctx, 1)
 	defer cancel()
 	if err != nil {
 		return err
 	}
-	removals, err := eng.Unplug(ctx, *vmUUID, taps)
+	removals, err := eng.Unplug(ctx, uuid, taps)
 	if len(removals) == 0 && err == nil {
-		fmt.Fprintf(e.stdout, "domain %s has no hostnet ports\n", *vmUUID)
+		fmt.Fprintf(e.stdout, "domain %s has no hostnet ports\n", uuid)
 	}
 	printRemovals(e, removals)
 	return err
@@ -179,7 +193,7 @@ func printRemovals(e *env, removals []plug.Removal) {
 	for _, r := range removals {
 		if r.Removed {
 			fmt.Fprintf(e.stdout, "%s: removed from %s (%s)\n", r.Tap, orNone(r.Bridge), orText(r.Reason, "unplugged"))
-			e.log.Info().Str("tap", r.Tap).Str("bridge", r.Bridge).Str("reason", r.Reason).Msg("port removed")
+			e.log.Info().Str("tap", r.Tap).Str("bridge", r.Bridge).Str("reason", orText(r.Reason, "unplugged")).Msg("port removed")
 			continue
 		}
 		fmt.Fprintf(e.stdout, "%s: left alone: %s\n", r.Tap, r.Reason)
@@ -189,7 +203,7 @@ func printRemovals(e *env, removals []plug.Removal) {
 func cmdSync(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("sync")
 	stateDir := fs.String("libvirt-state", DefaultLibvirtState, "")
-	if err := parse(fs, args); err != nil {
+	if err := parseWithStateDir(fs, args); err != nil {
 		return err
 	}
 	report, err := e.sync(ctx, *stateDir)
@@ -310,7 +324,7 @@ func cmdShow(ctx context.Context, e *env, args []string) error {
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TAP\tBRIDGE\tDOMAIN\tMAC\tVLAN\tSRC-CHECK\tFLOWS\tSTATE")
 	for _, v := range views {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", v.Tap, orNone(v.Bridge), orNone(v.Domain), v.MAC,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", v.Tap, orNone(v.Bridge), printable(orNone(v.Domain)), v.MAC,
 			vlanColumn(v), v.SrcCheck, v.Flows, v.FlowsWant, v.State)
 	}
 	if err := w.Flush(); err != nil {

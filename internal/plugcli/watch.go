@@ -22,7 +22,7 @@ const (
 func cmdWatch(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("watch")
 	stateDir := fs.String("libvirt-state", DefaultLibvirtState, "")
-	if err := parse(fs, args); err != nil {
+	if err := parseWithStateDir(fs, args); err != nil {
 		return err
 	}
 	if err := e.loadConfig(); err != nil {

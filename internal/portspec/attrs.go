@@ -134,7 +134,7 @@ func FromAttrs(a Attrs) (PortSpec, error) {
 		}
 	}
 	if s.VPCPort != "" && s.SrcCheck != SrcCheckOff {
-		fail(fmt.Errorf("src-check %q on a vpc-port NIC: OVN checks a VPC port's sources (set port_security on logical port %s); remove src-check", s.SrcCheck, s.VPCPort))
+		fail(attrError(AttrSrcCheck, fmt.Errorf("src-check %q on a vpc-port NIC: OVN checks a VPC port's sources (set port_security on logical port %s); remove src-check", s.SrcCheck, s.VPCPort)))
 	}
 	if s.SrcCheck == SrcCheckOn && len(s.IPs) == 0 && len(errs) == 0 {
 		fail(attrError(AttrSrcCheck, errors.New("src-check on lists no ip, so the VM could send nothing but DHCP; add <hostnet:ip address=.../> or use src-check mac")))
