@@ -144,6 +144,9 @@ func status(ctx context.Context, eng *hostprep.Engine, asJSON bool, stdout, stde
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	for _, w := range p.Warnings {
+		fmt.Fprintln(stderr, "warning: "+w)
+	}
 	s := hostprep.StatusOf(p)
 	if asJSON {
 		enc := json.NewEncoder(stdout)

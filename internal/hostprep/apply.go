@@ -105,7 +105,7 @@ func (e *Engine) Apply(ctx context.Context) (*Result, error) {
 		return res, &RefusedError{Problems: p.Problems}
 	}
 	if p.Converged() {
-		e.Log.Info().Dur("duration", time.Since(start)).Msg("no changes: the host is as host.conf says")
+		e.Log.Info().Dur("duration_ms", time.Since(start)).Msg("no changes: the host is as host.conf says")
 		return res, nil
 	}
 	var errs []error
@@ -121,14 +121,14 @@ func (e *Engine) Apply(ctx context.Context) (*Result, error) {
 		errs = append(errs, err)
 	}
 	res.Changes = e.changes
-	e.Log.Info().Int("changes", e.changes).Dur("duration", time.Since(start)).Msg("apply done")
+	e.Log.Info().Int("changes", e.changes).Dur("duration_ms", time.Since(start)).Msg("apply done")
 	return res, errors.Join(errs...)
 }
 
 // did records one change: a log line, and the fault-injection point.
 func (e *Engine) did(entry, dev, what string, start time.Time) {
 	e.changes++
-	e.Log.Info().Str("entry", entry).Str("device", dev).Dur("duration", time.Since(start)).Msg(what)
+	e.Log.Info().Str("entry", entry).Str("device", dev).Dur("duration_ms", time.Since(start)).Msg(what)
 	crashpoint(e.changes, what)
 }
 
@@ -271,7 +271,7 @@ func (e *Engine) probe(ctx context.Context, dev string, gws []netip.Addr) ([]net
 	var answered []netip.Addr
 	for _, n := range ns {
 		e.Log.Debug().Str("device", dev).Stringer("gateway", n.IP).Stringer("result", res[n]).
-			Dur("duration", time.Since(start)).Msg("gateway probe")
+			Dur("duration_ms", time.Since(start)).Msg("gateway probe")
 		if res[n] == netstate.Answered {
 			answered = append(answered, n.IP)
 		}

@@ -360,6 +360,24 @@ host_vlans: {brpublic01: 1000}
 	}
 }
 
+// After an apply, br0 carries the host's address: an entry that would
+// take it off (br0 made a wire bridge, the bridge renamed) is refused.
+func TestPlanRefusesToUnmakeTheHostBridge(t *testing.T) {
+	for name, c := range map[string]struct{ entry, want string }{
+		"IP form turned into a wire entry": {"eth0/br0/wire1",
+			`networks[0] "eth0/br0/wire1": br0 carries the host's 192.0.2.10/24, 192.0.2.11/24; a wire entry's bridge must have no host IP: keep the IP form (eth0/br0/192.0.2.10), or move the address off br0 by hand from a console first`},
+		"bridge renamed": {"eth0/br1/192.0.2.10",
+			`networks[0] "eth0/br1/192.0.2.10": eth0 is a port of Open vSwitch bridge br0, which carries the host's 192.0.2.10/24, 192.0.2.11/24; hostprep does not move a host's IP from one bridge to another`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := MakePlan(parse(t, "networks: ["+c.entry+"]\novs_datapath_type: netdev\n"), convergedHost())
+			if got := problems(p); !strings.Contains(got, c.want) {
+				t.Fatalf("problems:\n%s\nwant a line containing:\n%s", got, c.want)
+			}
+		})
+	}
+}
+
 func TestPlanIPAlreadyOnBridge(t *testing.T) {
 	// A re-run after the move: the IP is on br0, eth0 is bare. Not a refusal.
 	o := convergedHost()
@@ -604,5 +622,21 @@ func TestWireAddrs(t *testing.T) {
 	one := WireAddrs([]string{"brpub"})["brpub"]
 	if two := WireAddrs([]string{"brpub", "brstore"})["brpub"]; one != two {
 		t.Errorf("brpub moved from %s to %s when brstore was added", one, two)
+	}
+}
+
+// A host.conf without networks and without OVN is legal (the shipped
+// example is all comments) but warned about; with OVN settings it is a
+// VPC-only host and is not.
+func TestPlanNoNetworks(t *testing.T) {
+	p := MakePlan(parse(t, "ovs_datapath_type: netdev\n"), freshHost())
+	if len(p.Problems) > 0 || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "lists no networks and no OVN settings") {
+		t.Errorf("no networks: problems %v, warnings %q, want one warning", p.Problems, p.Warnings)
+	}
+	p = MakePlan(parse(t, "ovs_datapath_type: netdev\novn_encap_ip: 192.0.2.10\novn_south_database: tcp:192.0.2.1:6642\n"), freshHost())
+	for _, w := range p.Warnings {
+		if strings.Contains(w, "no networks") {
+			t.Errorf("VPC-only host warned: %q", w)
+		}
 	}
 }

@@ -116,15 +116,30 @@ func validateEntry(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal) [
 			}
 		}
 		if len(held) > 0 {
-			var ss []string
-			for _, a := range held {
-				ss = append(ss, a.Prefix.String())
-			}
 			bad("%s carries %s; a wire entry's NIC must have no IP (use %s, or remove the address: ip addr del %s dev %s)",
-				e.NIC, strings.Join(ss, ", "), ipFormFor(e, held), held[0].Prefix, e.NIC)
+				e.NIC, prefixes(held), ipFormFor(e, held), held[0].Prefix, e.NIC)
+		}
+		// An IP-form entry turned into a wire entry: the bridge still
+		// carries the host's address, which a wire bridge never does (its
+		// only address is the 169.254/16 one); apply would leave it there
+		// and status would call the host's bridge a wire.
+		if br := obs.Net.Link(ep.Target); br != nil && (!ovs || obs.OVS.Bridges[ep.Target] != nil) {
+			if held := hostAddrs(br); len(held) > 0 {
+				bad("%s carries the host's %s; a wire entry's bridge must have no host IP: keep the IP form (%s), or move the address off %s by hand from a console first",
+					ep.Target, prefixes(held), ipFormFor(e, held), ep.Target)
+			}
 		}
 	}
 	return out
+}
+
+// prefixes lists addresses with their prefix lengths.
+func prefixes(addrs []netstate.Addr) string {
+	ss := make([]string, len(addrs))
+	for i, a := range addrs {
+		ss[i] = a.Prefix.String()
+	}
+	return strings.Join(ss, ", ")
 }
 
 func onNIC(h *netstate.Host, dev string, ip netip.Addr) bool {
@@ -193,12 +208,20 @@ func hostAddrsOn(h *netstate.Host, dev string) []string {
 		return nil
 	}
 	var out []string
-	for _, a := range l.Addrs {
-		ip := a.Prefix.Addr()
-		if ip.IsLinkLocalUnicast() {
-			continue
-		}
+	for _, a := range hostAddrs(l) {
 		out = append(out, a.Prefix.String())
+	}
+	return out
+}
+
+// hostAddrs are l's addresses other than link-local ones (IPv6 fe80::/10,
+// the 169.254/16 wire addresses).
+func hostAddrs(l *netstate.Link) []netstate.Addr {
+	var out []netstate.Addr
+	for _, a := range l.Addrs {
+		if !a.Prefix.Addr().IsLinkLocalUnicast() {
+			out = append(out, a)
+		}
 	}
 	return out
 }

@@ -115,6 +115,25 @@ func TestIPForm(t *testing.T) {
 		t.Errorf("second apply did not say \"no changes\":\n%s", r)
 	}
 	t.Logf("converged apply: %v", r.duration.Round(time.Millisecond))
+
+	// Entries that would take the host's address off br0 are refused, one
+	// line each, and change nothing: br0 made a wire bridge, br0 renamed.
+	netBefore, ovsBefore := h.netState(), h.ovsState()
+	for _, c := range []struct{ entry, want string }{
+		{"eth0/br0/wire1", `networks[0] "eth0/br0/wire1": br0 carries the host's ` + hostIP + "/24, " + hostIP2 + "/24; a wire entry's bridge must have no host IP: keep the IP form (eth0/br0/" + hostIP + ")"},
+		{"eth0/br1/" + hostIP, `networks[0] "eth0/br1/` + hostIP + `": eth0 is a port of Open vSwitch bridge br0, which carries the host's ` + hostIP + "/24, " + hostIP2 + "/24; hostprep does not move a host's IP from one bridge to another"},
+	} {
+		h.writeConf("networks:\n  - " + c.entry + "\novs_datapath_type: netdev\n")
+		for _, cmd := range []string{"check", "apply"} {
+			r := h.run(cmd)
+			if lines := problemLines(r.stderr); r.code != 1 || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+				t.Errorf("%s %s: want exit 1 and one line containing\n  %s\ngot %s", cmd, c.entry, c.want, r)
+			}
+		}
+	}
+	equalOrDiff(t, "netlink state", netBefore, h.netState())
+	equalOrDiff(t, "OVS database", ovsBefore, h.ovsState())
+	harness.ExpectReach(t, gw.NS, hostIP)
 }
 
 func TestDualStack(t *testing.T) {
