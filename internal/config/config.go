@@ -101,6 +101,9 @@ func readFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("config file %s is a directory; point --config or $%s at the host config file itself (default %s)", path, EnvConfig, DefaultPath)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)

@@ -270,8 +270,12 @@ var invalidConfigTests = []struct {
 	{"host_vlans VLAN 0 and 4095", "networks: [eth0/br0/10.0.0.5, eth1/br1/10.0.1.5]\nhost_vlans: {br0: 0, br1: 4095}\n",
 		[]string{`host_vlans "br0": VLAN 0 is out of range; use a VLAN ID from 1 to 4094`, `host_vlans "br1": VLAN 4095 is out of range`}},
 	{"host_vlans negative", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: -1}\n", []string{"VLAN -1 is out of range"}},
-	{"host_vlans not a number", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: \"100\"}\n",
-		[]string{`host_vlans "br0": VLAN "100" is not a number`}},
+	{"host_vlans quoted", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: \"0100\"}\n",
+		[]string{`host_vlans "br0": VLAN "0100" is quoted text, not a number; write it without quotes: br0: 100`}},
+	{"host_vlans not a number", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: ten}\n",
+		[]string{`host_vlans "br0": VLAN "ten" is not a number; use a VLAN ID from 1 to 4094`}},
+	{"host_vlans leading zero", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 0100}\n",
+		[]string{`host_vlans "br0": VLAN 0100 has a leading zero, which YAML reads as an octal number; write br0: 100`}},
 	{"host_vlans a list", "host_vlans: [br0, 100]\n", []string{"host_vlans: must be a mapping of bridge to VLAN, not a list"}},
 	{"host_vlans duplicate", "networks: [eth0/br0/10.0.0.5]\nhost_vlans:\n  br0: 1\n  br0: 2\n", []string{`host_vlans "br0": is set twice (lines 3 and 4)`}},
 	{"host_vlans with linux_bridge", "bridge_driver: linux_bridge\nnetworks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 100}\n",
@@ -307,7 +311,7 @@ var invalidConfigTests = []struct {
 	{"duplicate unknown key", "\"a b\": 1\n\"a b\": 2\n", []string{`"a b": is set twice (lines 1 and 2)`}},
 	{"host_vlans list key", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {[br0]: 1}\n", []string{"host_vlans: has a key that is not a bridge name (line 2)"}},
 	{"host_vlans list value", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: [1]}\n", []string{`host_vlans "br0": VLAN is not a number`}},
-	{"host_vlans huge", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 99999999999999999999999}\n", []string{`VLAN "99999999999999999999999" is not a number`}},
+	{"host_vlans huge", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 99999999999999999999999}\n", []string{`host_vlans "br0": VLAN 99999999999999999999999 is out of range; use a VLAN ID from 1 to 4094`}},
 	{"merge key", "base: &b {bridge_driver: openvswitch}\n<<: *b\n", []string{"<<: YAML merge keys are not supported at the top level"}},
 	{"non-scalar key", "[a, b]: 1\n", []string{"line 1: a key that is not a plain name"}},
 	{"every problem reported", `
@@ -464,8 +468,8 @@ func TestLoadErrors(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	if _, _, err := Load(dir); err == nil || !strings.Contains(err.Error(), dir) {
-		t.Errorf("Load(directory) = %v, want an error naming it", err)
+	if _, _, err := Load(dir); err == nil || err.Error() != "config file "+dir+" is a directory; point --config or $HOSTNET_CONFIG at the host config file itself (default /etc/hostnet/host.conf)" {
+		t.Errorf("Load(directory) = %v, want an error naming it and the fix", err)
 	}
 
 	big := filepath.Join(t.TempDir(), "big.conf")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -301,18 +302,43 @@ func decodeHostVLANs(c *Config, key string, v *yaml.Node) error {
 			continue
 		}
 		lines[bridge] = k.Line
-		var vlan int
-		if val == nil || val.Kind != yaml.ScalarNode || val.ShortTag() != "!!int" || val.Decode(&vlan) != nil {
-			shown := ""
-			if val != nil && val.Kind == yaml.ScalarNode {
-				shown = fmt.Sprintf(" %q", val.Value)
-			}
-			errs = append(errs, &FieldError{Field: key, Value: bridge,
-				Problem: fmt.Sprintf("VLAN%s is not a number", shown), Fix: "use a VLAN ID from 1 to 4094"})
+		vlan, err := decodeHostVLAN(bridge, val)
+		if err != nil {
+			err.Field = key
+			errs = append(errs, err)
 			continue
 		}
 		vlans[bridge] = vlan
 	}
 	c.HostVLANs = vlans
 	return errors.Join(errs...)
+}
+
+// decodeHostVLAN reads the VLAN of a host_vlans entry: a YAML integer.
+// Written with a leading zero, YAML reads it as octal (0100 is 64), which
+// no operator means: refused, as is a number written as quoted text.
+func decodeHostVLAN(bridge string, val *yaml.Node) (int, *FieldError) {
+	const fix = "use a VLAN ID from 1 to 4094"
+	if val == nil || val.Kind != yaml.ScalarNode {
+		return 0, &FieldError{Value: bridge, Problem: "VLAN is not a number", Fix: fix}
+	}
+	s := val.Value
+	decimal, derr := strconv.Atoi(strings.TrimLeft(s, "0"))
+	digits := s != "" && strings.Trim(s, "0123456789") == ""
+	var vlan int
+	switch {
+	case val.ShortTag() == "!!str" && digits && derr == nil:
+		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %q is quoted text, not a number", s),
+			Fix: fmt.Sprintf("write it without quotes: %s: %d", bridge, decimal)}
+	case digits && derr != nil: // YAML reads it as a float
+		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %s is out of range", s), Fix: fix}
+	case val.ShortTag() != "!!int":
+		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %q is not a number", s), Fix: fix}
+	case digits && len(s) > 1 && s[0] == '0' && derr == nil:
+		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %s has a leading zero, which YAML reads as an octal number", s),
+			Fix: fmt.Sprintf("write %s: %d", bridge, decimal)}
+	case val.Decode(&vlan) != nil:
+		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %s is out of range", s), Fix: fix}
+	}
+	return vlan, nil
 }

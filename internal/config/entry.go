@@ -78,7 +78,7 @@ func ParseEntry(index int, raw string) (Entry, error) {
 	parts := strings.Split(raw, "/")
 	if len(parts) < 3 {
 		return Entry{}, e.errorf("write "+entryForms+", e.g. eth0/br0/192.168.222.10 or eth1/brpub/wire1",
-			"has %d part(s); an entry is %s", len(parts), entryForms)
+			"has %d part(s), an entry has 3 or 4", len(parts))
 	}
 	e.NIC, e.Bridge = parts[0], parts[1]
 	errs := e.checkNames()
@@ -96,6 +96,9 @@ func (e *Entry) checkNames() []error {
 	nicOK := ValidateIfName(e.NIC)
 	if nicOK != nil {
 		errs = append(errs, e.errorf(`use the NIC's name as "ip link" shows it`, "NIC %v", nicOK))
+	}
+	if e.NIC == "lo" {
+		errs = append(errs, e.errorf(`name the physical uplink NIC as "ip link" shows it, e.g. eth0`, "NIC lo is the loopback device, which carries no traffic off the host"))
 	}
 	brOK := ValidateIfName(e.Bridge)
 	if brOK != nil {

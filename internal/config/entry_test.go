@@ -59,7 +59,8 @@ var invalidEntryTests = []struct {
 }{
 	{"", []string{`networks[2]: is empty; write NIC/BRIDGE/IP`}},
 	{"eth0", []string{"has 1 part(s)"}},
-	{"eth0/br0", []string{"has 2 part(s)"}},
+	{"eth0/br0", []string{"has 2 part(s), an entry has 3 or 4; write NIC/BRIDGE/IP"}},
+	{"lo/br0/wire1", []string{"NIC lo is the loopback device, which carries no traffic off the host; name the physical uplink NIC"}},
 	{"eth0/br0/", []string{`wire "" is empty`}},
 	{"eth0//10.0.0.1", []string{`bridge "" is empty`}},
 	{"/br0/10.0.0.1", []string{`NIC "" is empty`}},
