@@ -361,6 +361,13 @@ report() {
 	say "The demo behaved as expected"
 }
 
+# alive PID: the process runs (an exited one its parent has not reaped yet is gone).
+alive() {
+	case $(ps -o stat= -p "$1" 2>/dev/null) in
+	"" | Z*) return 1 ;;
+	esac
+}
+
 # pids_in_mntns NS: the processes in mount namespace NS (libvirtd, virtlogd, qemu).
 pids_in_mntns() {
 	local want=$1 p
@@ -373,6 +380,10 @@ pids_in_mntns() {
 down() {
 	[ "$(id -u)" -eq 0 ] || die "run as root"
 	local lv=$DEMO_DIR/libvirt pid mnt
+	if [ ! -e "$DEMO_DIR" ] && ! ip netns list | grep -q "^$P-"; then
+		echo "no demo lab to remove"
+		return 0
+	fi
 	if [ -f "$lv/libvirtd.pid" ]; then
 		pid=$(cat "$lv/libvirtd.pid")
 		mnt=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null || true)
@@ -383,10 +394,20 @@ down() {
 		fi
 	fi
 	[ -f "$DEMO_DIR/tcpdump.pid" ] && kill "$(cat "$DEMO_DIR/tcpdump.pid")" 2>/dev/null || true
+	local ovs_pids="" i
 	for d in host-ovs switch-ovs; do
 		for daemon in ovs-vswitchd ovsdb-server; do
-			[ -f "$DEMO_DIR/$d/$daemon.pid" ] && kill "$(cat "$DEMO_DIR/$d/$daemon.pid")" 2>/dev/null || true
+			[ -f "$DEMO_DIR/$d/$daemon.pid" ] && ovs_pids="$ovs_pids $(cat "$DEMO_DIR/$d/$daemon.pid")"
 		done
+	done
+	# shellcheck disable=SC2086 # a list of pids
+	[ -n "$ovs_pids" ] && kill $ovs_pids 2>/dev/null || true
+	# They exit within a second; "removed" must mean gone.
+	for i in $(seq 50); do
+		pid=""
+		for pid in $ovs_pids; do alive "$pid" && break; pid=""; done
+		[ -z "$pid" ] && break
+		sleep 0.1
 	done
 	# Whatever still runs in the lab's namespaces (pingers, leftovers) goes too.
 	local ns

@@ -88,7 +88,7 @@ func (r *Runner) Run(ctx context.Context, inv Invocation, domainXML []byte) erro
 	if err == nil {
 		return nil
 	}
-	ev := log.Error().Err(err).Dur("duration", time.Since(start))
+	ev := log.Error().Err(err).Dur("duration_ms", time.Since(start))
 	if !action.MayFail() {
 		ev.Msg(action.String() + " failed; libvirt goes on")
 		return nil
@@ -171,7 +171,7 @@ func validate(ctx context.Context, log zerolog.Logger, e *plug.Engine, dom *doma
 		return err
 	}
 	for _, n := range dom.NICs {
-		nicEvent(log.Info(), n).Dur("duration", time.Since(start)).Msg("NIC valid on this host")
+		nicEvent(log.Info(), n).Dur("duration_ms", time.Since(start)).Msg("NIC valid on this host")
 	}
 	return nil
 }
@@ -185,7 +185,7 @@ func plugAll(ctx context.Context, log zerolog.Logger, e *plug.Engine, dom *domai
 	d := time.Since(start)
 	for _, o := range outcomes {
 		ev := nicEvent(log.Info(), o.Spec).Str("bridge", o.Bridge).Str("action", string(o.Action)).
-			Int64("ofport", o.OFPort).Dur("duration", d)
+			Int64("ofport", o.OFPort).Dur("duration_ms", d)
 		if len(o.Evicted) > 0 {
 			// Dead ports that carried the NIC's iface-id, removed with the plug.
 			ev = ev.Strs("evicted", o.Evicted)
@@ -200,7 +200,7 @@ func unplug(ctx context.Context, log zerolog.Logger, e *plug.Engine, inst *domai
 	removals, err := e.Unplug(ctx, inst.UUID, inst.Taps)
 	d := time.Since(start)
 	for _, r := range removals {
-		ev := log.Info().Str("tap", r.Tap).Str("bridge", r.Bridge).Dur("duration", d)
+		ev := log.Info().Str("tap", r.Tap).Str("bridge", r.Bridge).Dur("duration_ms", d)
 		if r.Removed {
 			ev.Msg("NIC unplugged")
 		} else {

@@ -232,7 +232,7 @@ func (e *env) sync(ctx context.Context, stateDir string) (plug.SyncReport, error
 	}
 	report, err := eng.Sync(ctx, running)
 	e.log.Info().Int("plugged", len(report.Plugged)).Int("skipped", len(report.Skipped)).
-		Dur("duration", time.Since(start)).Msg("sync done")
+		Dur("duration_ms", time.Since(start)).Msg("sync done")
 	return report, err
 }
 

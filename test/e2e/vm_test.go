@@ -162,7 +162,7 @@ func TestFourNICStartTime(t *testing.T) {
 	for _, ev := range l.hookEvents(t) {
 		if ev["message"] == "NIC plugged" && ev["domain"] == "quad" {
 			plugged++
-			took, _ = ev["duration"].(float64)
+			took, _ = ev["duration_ms"].(float64)
 		}
 	}
 	if plugged != 4 {

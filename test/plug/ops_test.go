@@ -203,7 +203,7 @@ func TestActionsLogged(t *testing.T) {
 		}
 		if ev["message"] == "NIC unplugged" {
 			found = true
-			for _, k := range []string{"domain", "op", "tap", "bridge", "duration", "time"} {
+			for _, k := range []string{"domain", "op", "tap", "bridge", "duration_ms", "time"} {
 				if _, ok := ev[k]; !ok {
 					t.Errorf("unplug log line lacks %s: %s", k, line)
 				}
