@@ -29,11 +29,15 @@ type Domain struct {
 	NICs []portspec.PortSpec // in metadata order
 }
 
+// namespaceFamily starts every hostnet namespace: metadata in one that is
+// not Namespace is refused rather than ignored.
+const namespaceFamily = "urn:hostnet:"
+
 // MentionsHostnet is a cheap test run before any parsing: a domain whose
-// XML does not name hostnet's namespace has nothing for hostnet, and the
-// hook leaves it alone without reading config or connecting to OVS.
+// XML names no hostnet namespace has nothing for hostnet, and the hook
+// leaves it alone without reading config or connecting to OVS.
 func MentionsHostnet(domainXML []byte) bool {
-	return bytes.Contains(domainXML, []byte(Namespace))
+	return bytes.Contains(domainXML, []byte(namespaceFamily))
 }
 
 // Parse reads a domain XML. Every problem with hostnet's metadata is

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"net/netip"
 	"os"
 	"reflect"
@@ -109,6 +110,20 @@ func TestParseRefusals(t *testing.T) {
 				t.Errorf("error %q does not name the domain", err)
 			}
 		})
+	}
+}
+
+// Metadata in a hostnet namespace that is not ours (a typo, another
+// version) is refused: ignored, the VM would start with unplugged NICs.
+func TestOtherHostnetNamespace(t *testing.T) {
+	x := bytes.Replace(withMetadata(`<hostnet:interface mac="52:54:00:00:00:01" bridge="br0"/>`), []byte("urn:hostnet:domain:1"), []byte("urn:hostnet:domian:1"), 1)
+	if !MentionsHostnet(x) {
+		t.Fatal("MentionsHostnet false: the hook would leave the domain alone")
+	}
+	_, err := Parse(x)
+	want := `domain "vm1": hostnet metadata: <interfaces> is in namespace "urn:hostnet:domian:1", which this hostnet does not read; write xmlns:hostnet="urn:hostnet:domain:1"`
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v\nwant %s", err, want)
 	}
 }
 
