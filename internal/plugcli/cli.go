@@ -288,11 +288,32 @@ func newFlags(name string) *flag.FlagSet {
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
+		for _, global := range []string{"config", "v"} {
+			if strings.HasSuffix(err.Error(), "flag provided but not defined: -"+global) {
+				return usagef("--%s goes before the command: hostnet-plug --%s ... %s ...", global, global, fs.Name())
+			}
+		}
 		return usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (every value goes with a flag)", fs.Arg(0))
 	}
+	return nil
+}
+
+// once is a string flag that may be given once: a second --tap would
+// otherwise silently win over the first.
+type once struct {
+	value string
+	set   bool
+}
+
+func (o *once) String() string { return o.value }
+func (o *once) Set(v string) error {
+	if o.set {
+		return fmt.Errorf("given twice (%q and %q); give it once", o.value, v)
+	}
+	o.value, o.set = v, true
 	return nil
 }
 

@@ -54,6 +54,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"gc", "now"}, []string{`unexpected argument "now"`}},
 		{[]string{"frob"}, []string{`unknown command "frob"`, "add, del, show, sync, gc"}},
 		{nil, []string{"no command given", "add, del, show, sync, gc"}},
+		{with(add, "--bridge", "br0", "--tap", "vnet1"), []string{`-tap: given twice ("vnet0" and "vnet1"); give it once`}},
+		{with(add, "--bridge", "br0", "--config", "/etc/x.conf"), []string{"--config goes before the command: hostnet-plug --config ... add ..."}},
 		{with(add, "--bridge", "br0", "--vm-uuid", "notauuid"), []string{`--vm-uuid "notauuid" is not a domain UUID`, "virsh domuuid"}},
 		{[]string{"del", "--vm-uuid", "8c6f6a5e3b1d4c2a9e7f0a1b2c3d4e5f"}, []string{`--vm-uuid "8c6f6a5e3b1d4c2a9e7f0a1b2c3d4e5f" is not a domain UUID`}},
 		{with(add, "--bridge", "br0", "--vm-name", "vm1\n\x1b[31mevil"), []string{`--vm-name "vm1\n\x1b[31mevil" holds control characters`, "virsh list"}},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,24 +23,24 @@ const DefaultLibvirtState = "/run/libvirt/qemu"
 
 func cmdAdd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("add")
-	values := map[string]*string{}
+	values := map[string]*once{}
 	for _, name := range []string{portspec.AttrTap, portspec.AttrMAC, portspec.AttrBridge, portspec.AttrWire, portspec.AttrVPCPort,
-		portspec.AttrVLAN, portspec.AttrTrunks, portspec.AttrSrcCheck} {
-		values[name] = fs.String(name, "", "")
+		portspec.AttrVLAN, portspec.AttrTrunks, portspec.AttrSrcCheck, "vm-uuid", "vm-name"} {
+		values[name] = &once{}
+		fs.Var(values[name], name, "")
 	}
 	var ips multi
 	fs.Var(&ips, "ip", "")
-	vmUUID := fs.String("vm-uuid", "", "")
-	vmName := fs.String("vm-name", "", "")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	vmUUID, vmName := values["vm-uuid"].value, values["vm-name"].value
 	attrs := portspec.Attrs{Values: map[string]string{}, IPs: ips}
-	fs.Visit(func(f *flag.Flag) {
-		if v, ok := values[f.Name]; ok {
-			attrs.Values[f.Name] = *v
+	for name, v := range values {
+		if v.set && name != "vm-uuid" && name != "vm-name" {
+			attrs.Values[name] = v.value
 		}
-	})
+	}
 	if err := checkAddFlags(attrs); err != nil {
 		return err
 	}
@@ -49,13 +48,13 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return flagErrors(err)
 	}
-	if spec.DomainUUID, err = parseDomainUUID(*vmUUID); err != nil {
+	if spec.DomainUUID, err = parseDomainUUID(vmUUID); err != nil {
 		return err
 	}
-	if err := checkDomainName(*vmName); err != nil {
+	if err := checkDomainName(vmName); err != nil {
 		return err
 	}
-	spec.DomainName = *vmName
+	spec.DomainName = vmName
 	if spec.VPCPort != "" && len(ips) > 0 {
 		e.log.Warn().Str("vpc_port", spec.VPCPort).Msg("--ip is not used on a vpc-port: OVN checks its addresses (port_security on the logical port)")
 	}
