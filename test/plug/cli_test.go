@@ -367,12 +367,12 @@ func TestCLIRuntimeErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--bridge", "br9"}, []string{"br9", "not on this host", "hostprep apply"}},
-		{[]string{"--wire", "wire9"}, []string{"wire9", "not on this host", "host.conf wires: wire1"}},
-		{[]string{"--bridge", "br0", "--tap", "vnet9"}, []string{"vnet9", "no such network device"}},
-		{[]string{"--bridge", "br0", "--tap", "eth0"}, []string{"eth0", "not a hostnet VM port", "another <target dev>"}},
+		{[]string{"--tap", "vnet0", "--bridge", "br9"}, []string{"br9", "not on this host", "hostprep apply"}},
+		{[]string{"--tap", "vnet0", "--wire", "wire9"}, []string{"wire9", "not on this host", "host.conf wires: wire1"}},
+		{[]string{"--tap", "vnet9", "--bridge", "br0"}, []string{"vnet9", "no such network device"}},
+		{[]string{"--tap", "eth0", "--bridge", "br0"}, []string{"eth0", "not a hostnet VM port", "another <target dev>"}},
 	} {
-		args := append([]string{"add", "--tap", "vnet0", "--mac", "52:54:00:00:47:01"}, tc.args...)
+		args := append([]string{"add", "--mac", "52:54:00:00:47:01"}, tc.args...)
 		r := h.plugCLI(t, args...)
 		if r.code != 1 {
 			t.Errorf("%v: exit %d, want 1; stderr %q", tc.args, r.code, r.stderr)

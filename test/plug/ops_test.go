@@ -183,7 +183,7 @@ func TestActionsLogged(t *testing.T) {
 	}
 	entry := string(buf[:n])
 	for _, want := range []string{"SYSLOG_IDENTIFIER=hostnet\n", "MESSAGE=NIC plugged\n", "DOMAIN=logged\n", "OP=start\n", "TAP=vnet0\n",
-		"BRIDGE=br0\n", "VLAN=100\n", "VLAN_MODE=access\n", "ACTION=created\n", "DURATION="} {
+		"BRIDGE=br0\n", "VLAN=100\n", "VLAN_MODE=access\n", "ACTION=created\n", "DURATION_MS="} {
 		if !strings.Contains(entry, want) {
 			t.Errorf("journal entry lacks %q:\n%s", want, entry)
 		}
