@@ -198,9 +198,9 @@ networks: *nets
 			t.Errorf("got %+v", c)
 		}
 	}},
-	{"VLAN in hex and bounds", `
+	{"VLAN in decimal and bounds", `
 networks: [eth0/br0/10.0.0.5, eth1/br1/10.0.1.5]
-host_vlans: {br0: 0x64, br1: 1}
+host_vlans: {br0: 100, br1: 1}
 ovs_timeout: 60s
 `, func(t *testing.T, c *Config) {
 		if c.HostVLANs["br0"] != 100 || c.HostVLANs["br1"] != 1 || c.OVSTimeout != time.Minute {
@@ -276,6 +276,31 @@ var invalidConfigTests = []struct {
 		[]string{`host_vlans "br0": VLAN "ten" is not a number; use a VLAN ID from 1 to 4094`}},
 	{"host_vlans leading zero", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 0100}\n",
 		[]string{`host_vlans "br0": VLAN 0100 has a leading zero, which YAML reads as an octal number; write br0: 100`}},
+	{"host_vlans leading zero 08", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 08}\n",
+		[]string{`host_vlans "br0": VLAN 08 has a leading zero, which YAML reads as an octal number; write br0: 8`}},
+	{"host_vlans leading zero 09", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 09}\n", []string{`VLAN 09 has a leading zero, which YAML reads as an octal number; write br0: 9`}},
+	{"host_vlans leading zero 00", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 00}\n",
+		[]string{`VLAN 00 has a leading zero, which YAML reads as an octal number; use a VLAN ID from 1 to 4094`}},
+	{"host_vlans negative leading zero", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: -0100}\n", []string{`VLAN -0100 is out of range`}},
+	{"host_vlans hex", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 0x64}\n",
+		[]string{`host_vlans "br0": VLAN 0x64 is not written as a plain VLAN ID; write br0: 100`}},
+	{"host_vlans octal 0o", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 0o144}\n", []string{`VLAN 0o144 is not written as a plain VLAN ID; write br0: 100`}},
+	{"host_vlans binary", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 0b1100100}\n", []string{`VLAN 0b1100100 is not written as a plain VLAN ID; write br0: 100`}},
+	{"host_vlans underscore", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 1_00}\n", []string{`VLAN 1_00 is not written as a plain VLAN ID; write br0: 100`}},
+	{"host_vlans plus sign", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: +100}\n", []string{`VLAN +100 is not written as a plain VLAN ID; write br0: 100`}},
+	{"host_vlans octal with underscore", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 0_100}\n",
+		[]string{`host_vlans "br0": VLAN 0_100 is not written as a plain VLAN ID (YAML reads it as octal: 64); write br0: 100`}},
+	{"host_vlans negative hex", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: -0x64}\n",
+		[]string{`VLAN -0x64 is not written as a plain VLAN ID; use a VLAN ID from 1 to 4094`}},
+	{"host_vlans hex out of int64", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 0xffffffffffffffff}\n",
+		[]string{`VLAN 0xffffffffffffffff is not written as a plain VLAN ID; write the VLAN ID in decimal digits`}},
+	{"host_vlans float", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 100.0}\n",
+		[]string{`VLAN 100.0 is not written as a plain VLAN ID; write the VLAN ID in decimal digits`}},
+	{"host_vlans quoted hex", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: '0x64'}\n", []string{`VLAN "0x64" is not a number`}},
+	{"host_vlans tagged int in quotes", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: !!int \"100\"}\n",
+		[]string{`VLAN "100" is quoted text, not a number; write it without quotes: br0: 100`}},
+	{"host_vlans tagged float", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: !!float 100}\n",
+		[]string{`VLAN 100 is tagged !!float, not a plain VLAN ID; write br0: 100`}},
 	{"host_vlans a list", "host_vlans: [br0, 100]\n", []string{"host_vlans: must be a mapping of bridge to VLAN, not a list"}},
 	{"host_vlans duplicate", "networks: [eth0/br0/10.0.0.5]\nhost_vlans:\n  br0: 1\n  br0: 2\n", []string{`host_vlans "br0": is set twice (lines 3 and 4)`}},
 	{"host_vlans with linux_bridge", "bridge_driver: linux_bridge\nnetworks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 100}\n",
@@ -310,7 +335,11 @@ var invalidConfigTests = []struct {
 		[]string{"bridge_driver: is set twice (lines 1 and 2); keep one of them"}},
 	{"duplicate unknown key", "\"a b\": 1\n\"a b\": 2\n", []string{`"a b": is set twice (lines 1 and 2)`}},
 	{"host_vlans list key", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {[br0]: 1}\n", []string{"host_vlans: has a key that is not a bridge name (line 2)"}},
-	{"host_vlans list value", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: [1]}\n", []string{`host_vlans "br0": VLAN is not a number`}},
+	{"host_vlans list value", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: [100]}\n",
+		[]string{`host_vlans "br0": VLAN must be a single number, not a list (line 2); write one VLAN ID, e.g. br0: 100`}},
+	{"host_vlans mapping value", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: {vlan: 100}}\n",
+		[]string{`host_vlans "br0": VLAN must be a single number, not a mapping`}},
+	{"host_vlans no value", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: }\n", []string{`host_vlans "br0": has no VLAN (line 2); write br0: VLAN`}},
 	{"host_vlans huge", "networks: [eth0/br0/10.0.0.5]\nhost_vlans: {br0: 99999999999999999999999}\n", []string{`host_vlans "br0": VLAN 99999999999999999999999 is out of range; use a VLAN ID from 1 to 4094`}},
 	{"merge key", "base: &b {bridge_driver: openvswitch}\n<<: *b\n", []string{"<<: YAML merge keys are not supported at the top level"}},
 	{"non-scalar key", "[a, b]: 1\n", []string{"line 1: a key that is not a plain name"}},

@@ -314,31 +314,93 @@ func decodeHostVLANs(c *Config, key string, v *yaml.Node) error {
 	return errors.Join(errs...)
 }
 
-// decodeHostVLAN reads the VLAN of a host_vlans entry: a YAML integer.
-// Written with a leading zero, YAML reads it as octal (0100 is 64), which
-// no operator means: refused, as is a number written as quoted text.
+// decodeHostVLAN reads the VLAN of a host_vlans entry. Like the hook's
+// VLANs it must be written as plain decimal digits: an unquoted YAML
+// integer without a sign, an underscore, a base prefix (0x, 0o, 0b) or a
+// leading zero (YAML reads 0100 as octal 64, which no operator means). A
+// negative plain number decodes and Validate reports it out of range.
 func decodeHostVLAN(bridge string, val *yaml.Node) (int, *FieldError) {
-	const fix = "use a VLAN ID from 1 to 4094"
-	if val == nil || val.Kind != yaml.ScalarNode {
-		return 0, &FieldError{Value: bridge, Problem: "VLAN is not a number", Fix: fix}
+	const rangeFix = "use a VLAN ID from 1 to 4094"
+	refuse := func(fix, problem string, args ...any) (int, *FieldError) {
+		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf(problem, args...), Fix: fix}
 	}
-	s := val.Value
-	decimal, derr := strconv.Atoi(strings.TrimLeft(s, "0"))
-	digits := s != "" && strings.Trim(s, "0123456789") == ""
-	var vlan int
+	write := func(n int64) string { // the fix that suggests n, if it is a VLAN ID
+		if n < 1 || n > 4094 {
+			return rangeFix
+		}
+		return fmt.Sprintf("write %s: %d", bridge, n)
+	}
 	switch {
-	case val.ShortTag() == "!!str" && digits && derr == nil:
-		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %q is quoted text, not a number", s),
-			Fix: fmt.Sprintf("write it without quotes: %s: %d", bridge, decimal)}
-	case digits && derr != nil: // YAML reads it as a float
-		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %s is out of range", s), Fix: fix}
-	case val.ShortTag() != "!!int":
-		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %q is not a number", s), Fix: fix}
-	case digits && len(s) > 1 && s[0] == '0' && derr == nil:
-		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %s has a leading zero, which YAML reads as an octal number", s),
-			Fix: fmt.Sprintf("write %s: %d", bridge, decimal)}
-	case val.Decode(&vlan) != nil:
-		return 0, &FieldError{Value: bridge, Problem: fmt.Sprintf("VLAN %s is out of range", s), Fix: fix}
+	case val == nil:
+		return refuse(rangeFix, "VLAN is missing")
+	case val.Kind == yaml.SequenceNode || val.Kind == yaml.MappingNode:
+		return refuse(fmt.Sprintf("write one VLAN ID, e.g. %s: 100", bridge),
+			"VLAN must be a single number, not a %s (line %d)", kindName(val), val.Line)
+	case val.Kind != yaml.ScalarNode:
+		return refuse(rangeFix, "VLAN is not a number")
+	case isNull(val):
+		return refuse(fmt.Sprintf("write %s: VLAN, e.g. %s: 100", bridge, bridge), "has no VLAN (line %d)", val.Line)
 	}
-	return vlan, nil
+	s, tag := val.Value, val.ShortTag()
+	quoted := val.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0
+	digits := strings.TrimPrefix(s, "-")
+	n, nerr := decimalDigits(digits)
+	negative := digits != s
+	switch {
+	case (quoted || tag == "!!str") && !negative && nerr == nil:
+		return refuse(fmt.Sprintf("write it without quotes: %s: %d", bridge, n), "VLAN %q is quoted text, not a number", s)
+	case quoted:
+		return refuse(rangeFix, "VLAN %q is not a number", s)
+	case errors.Is(nerr, strconv.ErrRange): // only digits, too many of them
+		return refuse(rangeFix, "VLAN %s is out of range", s)
+	case nerr == nil && len(digits) > 1 && digits[0] == '0':
+		if negative {
+			return refuse(rangeFix, "VLAN %s is out of range", s)
+		}
+		return refuse(write(n), "VLAN %s has a leading zero, which YAML reads as an octal number", s)
+	case nerr == nil && tag != "!!int": // an explicit tag such as !!float 100
+		return refuse(write(n), "VLAN %s is tagged %s, not a plain VLAN ID", s, val.Tag)
+	case nerr == nil:
+		var vlan int
+		if err := val.Decode(&vlan); err != nil {
+			return refuse(rangeFix, "VLAN %s is out of range", s)
+		}
+		return vlan, nil
+	case tag == "!!int": // 0x64, 0o144, 0b1100100, 1_00, +100, 0_100
+		note, fix := notPlain(val, write)
+		return refuse(fix, "VLAN %s is not written as a plain VLAN ID%s", s, note)
+	case tag == "!!float": // 1e2, 100.0, .inf
+		return refuse("write the VLAN ID in decimal digits, from 1 to 4094", "VLAN %s is not written as a plain VLAN ID", s)
+	}
+	return refuse(rangeFix, "VLAN %q is not a number", s)
+}
+
+// decimalDigits reads s if it is only decimal digits (leading zeros
+// allowed); the error is strconv.ErrRange when there are too many.
+func decimalDigits(s string) (int64, error) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+// notPlain explains an integer that YAML accepts in a form other than
+// plain digits, and suggests its plain spelling. Digits with a leading zero
+// and an underscore or a sign (0_100, +0100) are what YAML reads as octal:
+// the operator meant the decimal digits, and the note says what YAML made
+// of them.
+func notPlain(val *yaml.Node, write func(int64) string) (note, fix string) {
+	var yamlValue int64
+	decoded := val.Decode(&yamlValue) == nil
+	digits := strings.ReplaceAll(strings.TrimPrefix(val.Value, "+"), "_", "")
+	if n, err := decimalDigits(digits); err == nil {
+		if len(digits) > 1 && digits[0] == '0' && decoded {
+			note = fmt.Sprintf(" (YAML reads it as octal: %d)", yamlValue)
+		}
+		return note, write(n)
+	}
+	if !decoded {
+		return "", "write the VLAN ID in decimal digits, from 1 to 4094"
+	}
+	return "", write(yamlValue)
 }

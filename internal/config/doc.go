@@ -28,7 +28,7 @@
 //	ovn_encap_ip: 10.0.0.5         # with ovn_south_database: OVN settings are written
 //	ovn_south_database: tcp:10.0.0.2:6642   # tcp:HOST:PORT, ssl:HOST:PORT, unix:/PATH; comma separated
 //	ovn_encap_type: geneve         # or vxlan
-//	host_vlans: {br0: 100}         # bridge of an IP-form entry -> VLAN 1..4094
+//	host_vlans: {br0: 100}         # bridge of an IP-form entry -> VLAN 1..4094, in plain decimal digits
 //	ovs_rundir: /var/run/openvswitch        # default $OVS_RUNDIR, else /var/run/openvswitch
 //	ovs_timeout: 5s                # Go duration, > 0 and <= 60s
 //	state_dir: /var/lib/hostnet

@@ -104,7 +104,10 @@ func (e *Entry) checkNames() []error {
 	if brOK != nil {
 		errs = append(errs, e.errorf("choose another bridge name, e.g. br0", "bridge %v", brOK))
 	}
-	if nicOK == nil && brOK == nil && e.NIC == e.Bridge {
+	if e.Bridge == "lo" {
+		errs = append(errs, e.errorf("choose another bridge name, e.g. "+suggestBridge(e.NIC), "bridge lo is the loopback device, which cannot be a bridge"))
+	}
+	if nicOK == nil && brOK == nil && e.NIC == e.Bridge && e.NIC != "lo" {
 		errs = append(errs, e.errorf("give the bridge its own name, e.g. "+suggestBridge(e.NIC), "NIC and bridge are both %s", e.NIC))
 	}
 	return errs

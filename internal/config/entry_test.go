@@ -61,6 +61,8 @@ var invalidEntryTests = []struct {
 	{"eth0", []string{"has 1 part(s)"}},
 	{"eth0/br0", []string{"has 2 part(s), an entry has 3 or 4; write NIC/BRIDGE/IP"}},
 	{"lo/br0/wire1", []string{"NIC lo is the loopback device, which carries no traffic off the host; name the physical uplink NIC"}},
+	{"eth0/lo/10.0.0.5", []string{`networks[2] "eth0/lo/10.0.0.5": bridge lo is the loopback device, which cannot be a bridge; choose another bridge name, e.g. br0`}},
+	{"lo/lo/wire1", []string{"NIC lo is the loopback device", "bridge lo is the loopback device"}},
 	{"eth0/br0/", []string{`wire "" is empty`}},
 	{"eth0//10.0.0.1", []string{`bridge "" is empty`}},
 	{"/br0/10.0.0.1", []string{`NIC "" is empty`}},

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"os"
 	"reflect"
@@ -116,14 +117,55 @@ func TestParseRefusals(t *testing.T) {
 // Metadata in a hostnet namespace that is not ours (a typo, another
 // version) is refused: ignored, the VM would start with unplugged NICs.
 func TestOtherHostnetNamespace(t *testing.T) {
-	x := bytes.Replace(withMetadata(`<hostnet:interface mac="52:54:00:00:00:01" bridge="br0"/>`), []byte("urn:hostnet:domain:1"), []byte("urn:hostnet:domian:1"), 1)
-	if !MentionsHostnet(x) {
-		t.Fatal("MentionsHostnet false: the hook would leave the domain alone")
+	for _, space := range []string{
+		"urn:hostnet:domian:1",
+		"urn:hostnet:domain:2",
+		"URN:HOSTNET:DOMAIN:1",
+		"urn:Hostnet:domain:1",
+		"Urn:hostnet:domain:1",
+		" urn:hostnet:domain:1",
+		"urn:hostnet:domain:1 ",
+		"\turn:hostnet:domain:1",
+		"\n URN:hostnet:domain:1",
+	} {
+		t.Run(space, func(t *testing.T) {
+			x := bytes.Replace(withMetadata(`<hostnet:interface mac="52:54:00:00:00:01" bridge="br0"/>`),
+				[]byte(`"urn:hostnet:domain:1"`), []byte(`"`+space+`"`), 1)
+			if !MentionsHostnet(x) {
+				t.Fatal("MentionsHostnet false: the hook would leave the domain alone")
+			}
+			_, err := Parse(x)
+			want := fmt.Sprintf(`domain "vm1": hostnet metadata: <interfaces> is in namespace %q, which this hostnet does not read; write xmlns:hostnet="urn:hostnet:domain:1"`, space)
+			if err == nil || err.Error() != want {
+				t.Errorf("error %v\nwant %s", err, want)
+			}
+		})
 	}
-	_, err := Parse(x)
-	want := `domain "vm1": hostnet metadata: <interfaces> is in namespace "urn:hostnet:domian:1", which this hostnet does not read; write xmlns:hostnet="urn:hostnet:domain:1"`
-	if err == nil || err.Error() != want {
-		t.Errorf("error %v\nwant %s", err, want)
+}
+
+// Only hostnet's own namespace family counts, in any letter case: other
+// apps' namespaces that merely look alike are left alone, by the quick
+// test and by the parser.
+func TestNotHostnetNamespace(t *testing.T) {
+	for _, space := range []string{"urn:hostnett:domain:1", "urn:hoſtnet:domain:1", "urn:host-net:domain:1", "xurn:hostnetx", "hostnet:domain:1"} {
+		x := bytes.Replace(withMetadata(`<hostnet:interface mac="52:54:00:00:00:01" bridge="br0"/>`),
+			[]byte(`"urn:hostnet:domain:1"`), []byte(`"`+space+`"`), 1)
+		if MentionsHostnet(x) {
+			t.Errorf("%q: MentionsHostnet true", space)
+		}
+		if d, err := Parse(x); err != nil || len(d.NICs) != 0 {
+			t.Errorf("%q: Parse = %+v, %v; want a domain without NICs", space, d, err)
+		}
+	}
+	for in, want := range map[string]bool{"": false, ":": false, "urn:": false, "urn:hostnet": false, "urn:hostnet:": true, ":urn:HOSTNET:": true,
+		"a:b:c:urn:hostnet:": true, "urn:urn:hostnet:": true, "urn::hostnet:": false} {
+		if got := MentionsHostnet([]byte(in)); got != want {
+			t.Errorf("MentionsHostnet(%q) = %v, want %v", in, got, want)
+		}
+	}
+	live := readTestdata(t, "live-five-nics.xml")
+	if allocs := testing.AllocsPerRun(100, func() { MentionsHostnet(live) }); allocs != 0 {
+		t.Errorf("MentionsHostnet allocates %v times a call", allocs)
 	}
 }
 
@@ -155,6 +197,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(readTestdata(f, "live-five-nics.xml"))
 	f.Add(withMetadata(`<hostnet:interface mac="52:54:00:00:00:01" bridge="br0" vlan="100"/>`))
 	f.Add(withMetadata(`<hostnet:interface mac="52:54:00:00:00:01" wire="w" trunks="1-4094"><hostnet:ip address="10.0.0.1"/></hostnet:interface>`))
+	f.Add(bytes.Replace(withMetadata(`<hostnet:interface mac="52:54:00:00:00:01" bridge="br0"/>`), []byte("urn:hostnet:"), []byte(" URN:Hostnet:"), 1))
 	f.Fuzz(func(t *testing.T, x []byte) {
 		d, err := Parse(x)
 		if err != nil {

@@ -42,9 +42,10 @@ func parseMetadata(inner string) ([]metadataEntry, error) {
 		switch el := tok.(type) {
 		case xml.StartElement:
 			depth++
-			if depth == 2 && el.Name.Space != Namespace && strings.HasPrefix(el.Name.Space, namespaceFamily) {
-				// A typo or another version: without this the VM would
-				// start with its NICs on no bridge and nothing said.
+			if depth == 2 && el.Name.Space != Namespace && inNamespaceFamily(el.Name.Space) {
+				// A typo, another version, another letter case or white
+				// space around it: without this the VM would start with
+				// its NICs on no bridge and nothing said.
 				return nil, fmt.Errorf("<%s> is in namespace %q, which this hostnet does not read; write xmlns:hostnet=%q", el.Name.Local, el.Name.Space, Namespace)
 			}
 			if depth != 2 || el.Name.Space != Namespace {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -142,12 +143,17 @@ func usagef(format string, args ...any) error { return &usageError{msg: fmt.Spri
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	global := flag.NewFlagSet("hostnet-plug", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
-	cfgPath := global.String("config", "", "")
+	var cfgPath once
+	global.Var(&cfgPath, "config", "")
 	verbose := global.Bool("v", false, "")
 	help := global.Bool("help", false, "")
 	global.BoolVar(help, "h", false, "")
 	if err := global.Parse(args); err != nil {
-		return printUsageError(stderr, "", err)
+		return printUsageError(stderr, "", flagError(global, err))
+	}
+	if cfgPath.set && cfgPath.value == "" {
+		return printUsageError(stderr, "", fmt.Errorf("--config is empty; give the host config file, or leave the flag out for $%s or %s",
+			config.EnvConfig, config.DefaultPath))
 	}
 	if *help {
 		fmt.Fprint(stdout, Usage)
@@ -179,7 +185,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	// The config is read when a command first needs OVS, so a wrong
 	// command line is reported as such on a host without one.
-	env := &env{cfgPath: *cfgPath, log: logging.ForCLI("hostnet-plug", *verbose), stdout: stdout}
+	env := &env{cfgPath: cfgPath.value, log: logging.ForCLI("hostnet-plug", *verbose), stdout: stdout}
 	err := run(ctx, env, rest)
 	env.closeDB()
 	var usage *usageError
@@ -288,17 +294,85 @@ func newFlags(name string) *flag.FlagSet {
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		for _, global := range []string{"config", "v"} {
-			if strings.HasSuffix(err.Error(), "flag provided but not defined: -"+global) {
-				return usagef("--%s goes before the command: hostnet-plug --%s ... %s ...", global, global, fs.Name())
-			}
-		}
-		return usagef("%v", err)
+		return flagError(fs, err)
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (every value goes with a flag)", fs.Arg(0))
 	}
 	return nil
+}
+
+// flagError says what Go's flag package reports in hostnet's words, as a
+// usage error: "flag needs an argument: -tap" becomes "--tap needs a
+// value". A message it does not know is passed on as it is.
+func flagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return usagef("%s needs a value", flagName(name))
+	}
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		if fs.Name() != "hostnet-plug" && (name == "config" || name == "v") {
+			return usagef("%s goes before the command: hostnet-plug %s ... %s ...", flagName(name), flagName(name), fs.Name())
+		}
+		return usagef("unknown flag %s; %s", flagName(name), flagList(fs))
+	}
+	if arg, ok := strings.CutPrefix(msg, "bad flag syntax: "); ok {
+		return usagef("%q is not a flag; write a flag as --name VALUE or --name=VALUE", arg)
+	}
+	if errors.Is(err, flag.ErrHelp) { // --help=VALUE
+		return usagef("--help takes no value")
+	}
+	if name, value, problem, ok := cutValueError(msg, "invalid value ", " for flag -"); ok {
+		return usagef("%s %s: %s", flagName(name), value, problem)
+	}
+	if name, value, _, ok := cutValueError(msg, "invalid boolean value ", " for -"); ok {
+		return usagef("%s %s is not true or false; it is a switch: give it alone, without a value", flagName(name), value)
+	}
+	return usagef("%s", msg)
+}
+
+// cutValueError splits the flag package's PREFIX"VALUE"INFIXNAME: PROBLEM;
+// value stays quoted.
+func cutValueError(msg, prefix, infix string) (name, value, problem string, ok bool) {
+	rest, ok := strings.CutPrefix(msg, prefix)
+	if !ok {
+		return "", "", "", false
+	}
+	value, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return "", "", "", false
+	}
+	rest, ok = strings.CutPrefix(rest[len(value):], infix)
+	if !ok {
+		return "", "", "", false
+	}
+	name, problem, ok = strings.Cut(rest, ": ")
+	return name, value, problem, ok
+}
+
+// flagName writes a flag as the help does: -v, --tap.
+func flagName(name string) string {
+	if len(name) == 1 {
+		return printable("-" + name)
+	}
+	return printable("--" + name)
+}
+
+// flagList names the flags of fs, for an unknown one.
+func flagList(fs *flag.FlagSet) string {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name != "help" && f.Name != "h" {
+			names = append(names, flagName(f.Name))
+		}
+	})
+	switch {
+	case fs.Name() == "hostnet-plug":
+		return "the flags before the command are " + strings.Join(names, " and ") + "; a command's flags go after it"
+	case len(names) == 0:
+		return fs.Name() + " takes no flags"
+	}
+	return "the flags of " + fs.Name() + " are " + strings.Join(names, ", ")
 }
 
 // once is a string flag that may be given once: a second --tap would

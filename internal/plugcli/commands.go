@@ -34,7 +34,7 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	vmUUID, vmName := values["vm-uuid"].value, values["vm-name"].value
+	vmName := values["vm-name"].value
 	attrs := portspec.Attrs{Values: map[string]string{}, IPs: ips}
 	for name, v := range values {
 		if v.set && name != "vm-uuid" && name != "vm-name" {
@@ -48,7 +48,7 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return flagErrors(err)
 	}
-	if spec.DomainUUID, err = parseDomainUUID(vmUUID); err != nil {
+	if spec.DomainUUID, err = parseDomainUUID(values["vm-uuid"], "for a NIC of no domain"); err != nil {
 		return err
 	}
 	if err := checkDomainName(vmName); err != nil {
@@ -147,16 +147,17 @@ func cmdDel(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("del")
 	var taps multi
 	fs.Var(&taps, "tap", "")
-	vmUUID := fs.String("vm-uuid", "", "")
+	var vmUUID once
+	fs.Var(&vmUUID, "vm-uuid", "")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if len(taps) == 0 && *vmUUID == "" {
-		return usagef("--tap TAP (repeat it) or --vm-uuid UUID is required: what to unplug")
-	}
-	uuid, err := parseDomainUUID(*vmUUID)
+	uuid, err := parseDomainUUID(&vmUUID, "and name the taps with --tap")
 	if err != nil {
 		return err
+	}
+	if len(taps) == 0 && uuid == "" {
+		return usagef("--tap TAP (repeat it) or --vm-uuid UUID is required: what to unplug")
 	}
 	ctx, cancel, eng, err := e.open(ctx, 1)
 	defer cancel()
@@ -201,11 +202,12 @@ func printRemovals(e *env, removals []plug.Removal) {
 
 func cmdSync(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("sync")
-	stateDir := fs.String("libvirt-state", DefaultLibvirtState, "")
+	stateDir := &once{value: DefaultLibvirtState}
+	fs.Var(stateDir, "libvirt-state", "")
 	if err := parseWithStateDir(fs, args); err != nil {
 		return err
 	}
-	report, err := e.sync(ctx, *stateDir)
+	report, err := e.sync(ctx, stateDir.value)
 	for _, o := range report.Plugged {
 		fmt.Fprintf(e.stdout, "%s: %s on %s (%s, src-check %s)\n", o.Spec.Tap, o.Action, o.Bridge, vlanText(o.Spec), o.Spec.SrcCheck)
 		printEvictions(e, o)

@@ -14,14 +14,26 @@ import (
 // parseDomainUUID checks --vm-uuid: a domain UUID as libvirt writes it
 // (lower case, 8-4-4-4-12 hex digits). The plug engine compares it with
 // the UUIDs the hook records, so any other spelling would never match.
-// Empty means no domain.
-func parseDomainUUID(v string) (string, error) {
-	u := strings.ToLower(v)
-	if u == "" || validUUID(u) {
-		return u, nil
+// Left out, it is "" (no domain); given, it must name a domain: an empty
+// value (a shell variable that was not set) or the nil UUID is refused.
+// without says what leaving the flag out means to the command.
+func parseDomainUUID(flag *once, without string) (string, error) {
+	const example = "give it as virsh domuuid prints it, e.g. 8c6f6a5e-3b1d-4c2a-9e7f-0a1b2c3d4e5f"
+	u := strings.ToLower(flag.value)
+	switch {
+	case !flag.set:
+		return "", nil
+	case u == "":
+		return "", usagef("--vm-uuid is empty; give the domain's UUID, or leave the flag out %s", without)
+	case u == nilUUID:
+		return "", usagef("--vm-uuid %s is the nil UUID, which is no domain's; %s", u, example)
+	case !validUUID(u):
+		return "", usagef("--vm-uuid %q is not a domain UUID; %s", flag.value, example)
 	}
-	return "", usagef("--vm-uuid %q is not a domain UUID; give it as virsh domuuid prints it, e.g. 8c6f6a5e-3b1d-4c2a-9e7f-0a1b2c3d4e5f", v)
+	return u, nil
 }
+
+const nilUUID = "00000000-0000-0000-0000-000000000000"
 
 func validUUID(u string) bool {
 	if len(u) != 36 {
@@ -81,6 +93,9 @@ func parseWithStateDir(fls *flag.FlagSet, args []string) error {
 	dir := fls.Lookup("libvirt-state").Value.String()
 	explicit := false
 	fls.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "libvirt-state" })
+	if explicit && dir == "" {
+		return usagef("--libvirt-state is empty; give the directory where libvirtd keeps the running domains' status files, or leave the flag out for %s", DefaultLibvirtState)
+	}
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !explicit:

@@ -21,7 +21,8 @@ const (
 // after it exited, until it is stopped (SIGTERM, SIGINT).
 func cmdWatch(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("watch")
-	stateDir := fs.String("libvirt-state", DefaultLibvirtState, "")
+	stateDir := &once{value: DefaultLibvirtState}
+	fs.Var(stateDir, "libvirt-state", "")
 	if err := parseWithStateDir(fs, args); err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 			}
 			lastSync, attempted = time.Now(), id
 			e.cfg = nil // host.conf may have changed since the last sync
-			_, err := e.sync(ctx, *stateDir)
+			_, err := e.sync(ctx, stateDir.value)
 			// A fresh database connection for the next sync: ovsdb-server
 			// may restart in between too.
 			e.closeDB()
