@@ -35,9 +35,13 @@ func ForConfig(cfg *config.Config) plug.FlowTable {
 
 var _ plug.FlowTable = (*OFTable)(nil)
 
-// Replace makes the flows of each NIC exactly what its spec asks for.
-func (t *OFTable) Replace(ctx context.Context, bridge string, nics []plug.FlowNIC) error {
+// Replace makes the flows of each NIC exactly what its spec asks for,
+// after removing those of the retired owners, in one bundle.
+func (t *OFTable) Replace(ctx context.Context, bridge string, nics []plug.FlowNIC, retired []plug.FlowOwner) error {
 	return t.bundle(ctx, bridge, func(tx *ovs.FlowTransaction) error {
+		if err := deleteOwners(tx, retired); err != nil {
+			return err
+		}
 		for _, n := range nics {
 			cookie, err := Cookie(n.Spec.MAC)
 			if err != nil {
@@ -66,6 +70,33 @@ func (t *OFTable) Remove(ctx context.Context, bridge string, macs []string) erro
 		}
 		return tx.Commit()
 	})
+}
+
+// RemoveOwners deletes the flows of these owners (a MAC's flows that
+// match one OpenFlow port), in one bundle.
+func (t *OFTable) RemoveOwners(ctx context.Context, bridge string, owners []plug.FlowOwner) error {
+	return t.bundle(ctx, bridge, func(tx *ovs.FlowTransaction) error {
+		if err := deleteOwners(tx, owners); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+// deleteOwners adds to tx the deletion of each owner's flows: by its
+// cookie and in_port, so another port's flows with that MAC (two NICs of
+// one MAC plugged before hostnet refused that) stay.
+func deleteOwners(tx *ovs.FlowTransaction, owners []plug.FlowOwner) error {
+	for _, o := range owners {
+		cookie, err := Cookie(o.MAC)
+		if err != nil {
+			return err
+		}
+		m := byCookie(cookie)
+		m.InPort = int(o.OFPort)
+		tx.Delete(m)
+	}
+	return nil
 }
 
 // byCookie matches every flow with exactly this cookie, in any table.
@@ -115,11 +146,12 @@ var (
 	inPortRE = regexp.MustCompile(`in_port=(\d+)`)
 )
 
-// FlowOwner is the NIC a hostnet flow belongs to: the MAC of its cookie
-// and the OpenFlow port it matches (every hostnet flow matches one).
-type FlowOwner struct {
-	MAC    string
-	OFPort int64
+// FlowOwner is the NIC a hostnet flow belongs to.
+type FlowOwner = plug.FlowOwner
+
+// Owners counts hostnet's flows on bridge by owner (CountByOwner).
+func (t *OFTable) Owners(ctx context.Context, bridge string) (map[plug.FlowOwner]int, error) {
+	return t.CountByOwner(ctx, bridge)
 }
 
 // CountByOwner counts the hostnet flows on bridge per MAC and OpenFlow

@@ -39,7 +39,7 @@ func (e *Engine) plugNew(ctx context.Context, targets []target, claims []claim) 
 	if err := e.clearFlows(ctx, targets, st, outcomes, nil); err != nil {
 		return nil, true, err
 	}
-	outcomes, err = e.commit(ctx, targets, ops, outcomes, Fresh, claims)
+	outcomes, err = e.commit(ctx, targets, ops, outcomes, Fresh, claims, nil)
 	if errors.Is(err, errNameTaken) || errors.Is(err, errClaimRace) {
 		return nil, false, nil
 	}

@@ -97,15 +97,27 @@ type Engine struct {
 // with OpenFlow bundles).
 type FlowTable interface {
 	// Replace makes the flows of each NIC on bridge exactly what its spec
-	// asks for, atomically per bridge.
-	Replace(ctx context.Context, bridge string, nics []FlowNIC) error
+	// asks for, and removes the flows of retired owners (a NIC's MAC
+	// before it changed), atomically per bridge.
+	Replace(ctx context.Context, bridge string, nics []FlowNIC, retired []FlowOwner) error
 	// Remove deletes the flows of the NICs with these MACs from bridge.
 	Remove(ctx context.Context, bridge string, macs []string) error
+	// Owners counts hostnet's flows on bridge by owner.
+	Owners(ctx context.Context, bridge string) (map[FlowOwner]int, error)
+	// RemoveOwners deletes the flows of these owners from bridge.
+	RemoveOwners(ctx context.Context, bridge string, owners []FlowOwner) error
 }
 
 // FlowNIC is a plugged NIC as the flow table needs it.
 type FlowNIC struct {
 	Spec   portspec.PortSpec
+	OFPort int64
+}
+
+// FlowOwner is the NIC a hostnet flow belongs to: the MAC of its cookie
+// and the OpenFlow port it matches (every hostnet flow matches one).
+type FlowOwner struct {
+	MAC    string
 	OFPort int64
 }
 
@@ -200,6 +212,10 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 	if err := errors.Join(checkTargets(targets, st), checkTakeover(targets, st, mode), claimErr); err != nil {
 		return nil, err
 	}
+	if mode == Repair {
+		keepDomainNames(targets, st)
+	}
+	retired := e.retiredFlows(targets, st)
 	outcomes := make([]Outcome, len(targets))
 	if err := e.removeStale(ctx, targets, st, mode, outcomes); err != nil {
 		return nil, err
@@ -240,7 +256,7 @@ func (e *Engine) Plug(ctx context.Context, specs []portspec.PortSpec, mode Mode)
 	}
 	ops = append(ops, addPortsOps(newPorts, st)...)
 	ops = append(ops, forgetFlowsLeft(targets, st)...)
-	return e.commit(ctx, targets, ops, outcomes, mode, claims)
+	return e.commit(ctx, targets, ops, outcomes, mode, claims, retired)
 }
 
 // errNameTaken means the plug's transaction found rows under a tap's name
@@ -249,7 +265,7 @@ var errNameTaken = errors.New("a row of that name exists")
 
 // commit runs the plug's transaction, which claimOps started, waits until
 // ovs-vswitchd has applied it, and finishes (OpenFlow ports, flows).
-func (e *Engine) commit(ctx context.Context, targets []target, ops []ovsdb.Operation, outcomes []Outcome, mode Mode, claims []claim) ([]Outcome, error) {
+func (e *Engine) commit(ctx context.Context, targets []target, ops []ovsdb.Operation, outcomes []Outcome, mode Mode, claims []claim, retired map[string][]FlowOwner) ([]Outcome, error) {
 	transact := e.DB.TransactApplied
 	if !waitForVswitchd {
 		transact = e.DB.Transact
@@ -268,7 +284,7 @@ func (e *Engine) commit(ctx context.Context, targets []target, ops []ovsdb.Opera
 	if !waitForVswitchd {
 		return outcomes, nil
 	}
-	if err := e.finish(ctx, targets, outcomes, mode); err != nil {
+	if err := e.finish(ctx, targets, outcomes, mode, retired); err != nil {
 		return nil, errors.Join(err, e.undo(targets, outcomes))
 	}
 	return outcomes, nil
@@ -357,11 +373,44 @@ func forgetFlowsLeft(targets []target, st state) []ovsdb.Operation {
 	return ops
 }
 
+// keepDomainNames gives a repair without a domain name (hostnet-plug add
+// without --vm-name) the name its domain's port has, rather than erase it.
+func keepDomainNames(targets []target, st state) {
+	for i, t := range targets {
+		obs := st.taps[t.spec.Tap]
+		if t.spec.DomainName == "" && t.spec.DomainUUID != "" && obs.owned() && obs.portExt[KeyDomainUUID] == t.spec.DomainUUID {
+			targets[i].spec.DomainName = obs.portExt[KeyDomainName]
+		}
+	}
+}
+
+// retiredFlows are the flows the taps' existing rows had that the plug
+// does not replace: those of a NIC's MAC before it changed, or on the
+// bridge it leaves. Left behind, they would let the VM keep sending as its
+// old MAC and addresses, and would hit whatever port reuses the OpenFlow
+// port number. A row without an OpenFlow port (its device is gone) may
+// have left its flows on the number it had: those go by MAC alone, which
+// no other live port on the bridge holds (a port that claimed it would
+// have evicted this row).
+func (e *Engine) retiredFlows(targets []target, st state) map[string][]FlowOwner {
+	retired := map[string][]FlowOwner{}
+	for _, t := range targets {
+		obs := st.taps[t.spec.Tap]
+		old := obs.ifaceExt[KeyAttachedMAC]
+		if !obs.owned() || old == "" || !e.ownsFlows(obs.bridge) || (old == t.spec.MAC && obs.bridge == t.bridge) {
+			continue
+		}
+		retired[obs.bridge] = append(retired[obs.bridge], FlowOwner{MAC: old, OFPort: max(obs.ofport, 0)})
+	}
+	return retired
+}
+
 // finish reads the OpenFlow port numbers ovs-vswitchd gave the taps, fails
 // for a tap it could not open, and installs the flows: all of them in
 // Repair mode, where a working port's flows are replaced atomically; in
 // Fresh mode clearFlows has run, so only NICs with source checks need any.
-func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcome, mode Mode) error {
+// The retired flows go in the same bundle as their bridge's new ones.
+func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcome, mode Mode, retired map[string][]FlowOwner) error {
 	ops := make([]ovsdb.Operation, len(targets))
 	for i, t := range targets {
 		ops[i] = ovsdb.Select("Interface", []ovsdb.Condition{ovsdb.Equal("name", t.spec.Tap)}, "ofport", "error")
@@ -396,11 +445,31 @@ func (e *Engine) finish(ctx context.Context, targets []target, outcomes []Outcom
 		return nil
 	}
 	for _, br := range sortedKeys(byBridge) {
-		if err := e.Flows.Replace(ctx, br, byBridge[br]); err != nil {
+		if err := e.Flows.Replace(ctx, br, byBridge[br], retired[br]); err != nil {
 			return fmt.Errorf("install source-check flows on %s: %w", br, err)
 		}
 	}
+	for _, br := range sortedKeys(retired) {
+		if _, done := byBridge[br]; done {
+			continue
+		}
+		if err := e.Flows.RemoveOwners(ctx, br, retired[br]); err != nil {
+			return fmt.Errorf("remove the old flows of %s from %s: %w", ownerList(retired[br]), br, err)
+		}
+	}
 	return nil
+}
+
+// ownerList names flow owners in messages.
+func ownerList(owners []FlowOwner) string {
+	s := make([]string, len(owners))
+	for i, o := range owners {
+		s[i] = o.MAC
+		if o.OFPort > 0 {
+			s[i] += fmt.Sprintf(" (ofport %d)", o.OFPort)
+		}
+	}
+	return strings.Join(s, ", ")
 }
 
 // ownsFlows reports whether hostnet keeps source-check flows on bridge.

@@ -13,6 +13,7 @@ import (
 type SyncReport struct {
 	Plugged []Outcome
 	Skipped []Removal // ports left for gc: device gone or replaced, or a spec that does not parse
+	Swept   []Swept   // flows of no port, removed
 }
 
 // Sync re-plugs every live NIC in place and reinstalls its flows: after
@@ -20,8 +21,8 @@ type SyncReport struct {
 // deleted a port by hand. The NICs come from OVSDB (each port stores its
 // whole spec) and from running, the NICs of the running domains read from
 // libvirt's status files, which win for the same tap and bring back ports
-// deleted from OVSDB. It never calls libvirt. One domain's failure does not
-// stop the others.
+// deleted from OVSDB, then removes the flows no port owns (SweepFlows). It
+// never calls libvirt. One domain's failure does not stop the others.
 func (e *Engine) Sync(ctx context.Context, running []portspec.PortSpec) (SyncReport, error) {
 	var report SyncReport
 	ports, err := e.List(ctx)
@@ -69,7 +70,9 @@ func (e *Engine) Sync(ctx context.Context, running []portspec.PortSpec) (SyncRep
 		}
 		report.Plugged = append(report.Plugged, outcomes...)
 	}
-	return report, errors.Join(errs...)
+	swept, err := e.SweepFlows(ctx)
+	report.Swept = swept
+	return report, errors.Join(append(errs, err)...)
 }
 
 // syncGroups splits the NICs (taps in order) into the plugs sync runs, one

@@ -69,14 +69,16 @@ var help = []struct{ name, text string }{
          of the running domains (libvirt is not called), which also brings
          back ports deleted by hand. Run after ovs-vswitchd restarts (the
          hostnet-reconcile unit does) or to repair ports changed by hand.
-         Ports whose device is gone are left for gc.
+         Hostnet flows that no port has are removed. Ports whose device is
+         gone are left for gc.
            --libvirt-state DIR status files (default /run/libvirt/qemu; a
                                directory given must exist)
 `},
 	{"gc", `  gc     Remove hostnet ports whose tap is gone or is another device now
          (a VM that crashed, a host that rebooted), or that ovs-vswitchd
          reports an error for on a device that is no tap (the loopback, a
-         TUN device), and their flows. Ports hostnet did not plug, and live
+         TUN device), and their flows; then hostnet flows that no port has
+         (sync removes those too). Ports hostnet did not plug, and live
          ones, are never touched.
 `},
 	{"watch", `  watch  Stay running: sync now, and again each time ovs-vswitchd comes back

@@ -182,11 +182,27 @@ func cmdGC(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	removals, err := eng.GC(ctx)
-	if len(removals) == 0 && err == nil {
+	// After the ports: the flows gc could not remove with them are orphans
+	// now, and go too.
+	swept, sweepErr := eng.SweepFlows(ctx)
+	if len(removals) == 0 && len(swept) == 0 && err == nil && sweepErr == nil {
 		fmt.Fprintln(e.stdout, "no stale ports")
 	}
 	printRemovals(e, removals)
-	return err
+	printSwept(e, swept)
+	return errors.Join(err, sweepErr)
+}
+
+// printSwept says which flows of no port were removed.
+func printSwept(e *env, swept []plug.Swept) {
+	for _, s := range swept {
+		port := fmt.Sprintf("OpenFlow port %d", s.Owner.OFPort)
+		if s.Owner.OFPort <= 0 {
+			port = "no port"
+		}
+		fmt.Fprintf(e.stdout, "%s: removed %d flow(s) of MAC %s on %s, which no hostnet port has\n", s.Bridge, s.Flows, s.Owner.MAC, port)
+		e.log.Info().Str("bridge", s.Bridge).Str("mac", s.Owner.MAC).Int64("ofport", s.Owner.OFPort).Int("flows", s.Flows).Msg("flows of no port removed")
+	}
 }
 
 func printRemovals(e *env, removals []plug.Removal) {
@@ -215,6 +231,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	for _, s := range report.Skipped {
 		fmt.Fprintf(e.stdout, "%s: skipped: %s\n", s.Tap, s.Reason)
 	}
+	printSwept(e, report.Swept)
 	return err
 }
 

@@ -127,6 +127,10 @@ func TestCLIAdd(t *testing.T) {
 	if got := h.get(t, "port", "vnet0", "tag"); got != "101" {
 		t.Errorf("tag after the second add = %s, want 101", got)
 	}
+	// Without --vm-name the domain's name stays.
+	if got := h.get(t, "interface", "vnet0", "external_ids:hostnet-domain"); got != "web" {
+		t.Errorf("domain name after an add without --vm-name = %s, want web", got)
+	}
 	h.expectNormalFlow(t, "br0")
 }
 

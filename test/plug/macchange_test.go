@@ -1,0 +1,99 @@
+package plug_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hostnet/hostnet/test/harness"
+)
+
+// TestMACChangeRetiresOldFlows: a NIC plugged again with another MAC
+// (hostnet-plug add for its domain, the hook's reconnect with a changed
+// domain XML) loses the old MAC's flows in the bundle that installs the
+// new ones. The VM still sending as its old MAC and address is dropped,
+// as its new MAC it passes; its stop leaves no hostnet flow behind.
+func TestMACChangeRetiresOldFlows(t *testing.T) {
+	h := newHost(t)
+	const macs = "52:54:00:00:68:0"
+	oldMAC, newMAC, newerMAC, peerMAC := macs+"1", macs+"2", macs+"3", macs+"9"
+	vm := h.vm(t, "vnet0", oldMAC, "10.68.0.1/24")
+	peer := h.vm(t, "vnet1", peerMAC, "10.68.0.9/24")
+	h.mustCLI(t, "add", "--tap", "vnet1", "--mac", peerMAC, "--bridge", "br0", "--vlan", "100", "--src-check", "off")
+	h.mustCLI(t, "add", "--tap", "vnet0", "--mac", oldMAC, "--bridge", "br0", "--vlan", "100", "--ip", "10.68.0.1", "--vm-uuid", uuidA, "--vm-name", "vm1")
+	harness.ExpectReach(t, vm, "10.68.0.9")
+
+	// The VM's NIC now has newMAC (hot-plugged again by an orchestrator).
+	h.mustCLI(t, "add", "--tap", "vnet0", "--mac", newMAC, "--bridge", "br0", "--vlan", "100", "--ip", "10.68.0.1", "--vm-uuid", uuidA, "--vm-name", "vm1")
+	expectMACFlows(t, h, oldMAC, newMAC)
+	harness.ExpectNoReach(t, vm, "10.68.0.9") // still sending as oldMAC
+	setMAC(t, vm, peer, newMAC)
+	harness.ExpectReach(t, vm, "10.68.0.9")
+
+	// libvirtd restarted; the domain's XML has another MAC for the NIC.
+	xml := domainXML("vm1", uuidA, nic{mac: newerMAC, tap: "vnet0", attrs: `bridge="br0" vlan="100"`, ips: []string{"10.68.0.1"}})
+	h.mustHook(t, "vm1", "reconnect", "begin", xml)
+	expectMACFlows(t, h, newMAC, newerMAC)
+	harness.ExpectNoReach(t, vm, "10.68.0.9")
+	setMAC(t, vm, peer, newerMAC)
+	harness.ExpectReach(t, vm, "10.68.0.9")
+
+	h.mustHook(t, "vm1", "stopped", "end", xml)
+	if c := h.cookies(t, "br0"); c != "" {
+		t.Errorf("hostnet flows left on br0 after the stop: %s", c)
+	}
+	h.expectNormalFlow(t, "br0")
+}
+
+// expectMACFlows fails unless br0 has flows of cur and none of old.
+func expectMACFlows(t *testing.T, h *host, old, cur string) {
+	t.Helper()
+	if f := h.flows(t, "br0", cookieOf(old)); len(f) != 0 {
+		t.Errorf("flows of the old MAC %s are left:\n%s", old, flowTexts(f))
+	}
+	if f := h.flows(t, "br0", cookieOf(cur)); len(f) == 0 {
+		t.Errorf("no flows of the NIC's MAC %s", cur)
+	}
+}
+
+// setMAC gives the VM's NIC mac and makes both ends forget the old one.
+func setMAC(t *testing.T, vm, peer *harness.Netns, mac string) {
+	t.Helper()
+	vm.IP(t, "link", "set", "eth0", "address", mac)
+	vm.IP(t, "neigh", "flush", "dev", "eth0")
+	peer.IP(t, "neigh", "flush", "dev", "eth0")
+}
+
+// TestSyncSweepsOrphanFlows: hostnet flows that belong to no port (left
+// by an earlier version when a MAC changed, or by an unplug that could not
+// remove them) are removed by sync, and by gc; the flows of live ports
+// and the bridge's NORMAL flow stay.
+func TestSyncSweepsOrphanFlows(t *testing.T) {
+	h := newHost(t)
+	const live, gone = "52:54:00:00:69:01", "52:54:00:00:69:02"
+	h.vm(t, "vnet0", live, "")
+	h.mustCLI(t, "add", "--tap", "vnet0", "--mac", live, "--bridge", "br0", "--vlan", "100", "--vm-uuid", uuidA)
+	ofport := strings.TrimSpace(h.get(t, "interface", "vnet0", "ofport"))
+	liveFlows := flowTexts(h.flows(t, "br0", cookieOf(live)))
+
+	for _, cmd := range []string{"sync", "gc"} {
+		mgmt := "unix:" + h.ovs.Rundir + "/br0.mgmt"
+		for _, f := range []string{
+			"cookie=" + cookieOf(gone) + ",priority=30100,in_port=" + ofport + ",dl_src=" + gone + ",actions=NORMAL", // the NIC's MAC before it changed
+			"cookie=" + cookieOf(gone) + ",priority=30100,in_port=77,dl_src=" + gone + ",actions=NORMAL",             // a port that is gone
+			"cookie=" + cookieOf(live) + ",priority=30100,in_port=78,dl_src=" + live + ",actions=NORMAL",             // the live MAC on another port
+		} {
+			h.ovs.Ofctl(t, "add-flow", mgmt, f)
+		}
+		out := h.mustCLI(t, cmd)
+		if want := "br0: removed 1 flow(s) of MAC " + gone + " on OpenFlow port 77, which no hostnet port has"; !strings.Contains(out, want) {
+			t.Errorf("%s said\n%s\nwant a line %q", cmd, out, want)
+		}
+		if f := h.flows(t, "br0", cookieOf(gone)); len(f) != 0 {
+			t.Errorf("%s left the flows of no port:\n%s", cmd, flowTexts(f))
+		}
+		if got := flowTexts(h.flows(t, "br0", cookieOf(live))); got != liveFlows {
+			t.Errorf("%s: the live port's flows are\n%s\nwant\n%s", cmd, got, liveFlows)
+		}
+		h.expectNormalFlow(t, "br0")
+	}
+}
