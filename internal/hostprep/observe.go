@@ -23,6 +23,11 @@ type Observed struct {
 	BootID         string
 	NM             NM
 	Hostname       string
+
+	// BridgePorts are the ports of the entries' Open vSwitch bridges that
+	// exist, hostnet's VM ports left out: where hostprep looks for an
+	// uplink other than the entry's NIC.
+	BridgePorts map[string][]BridgePort
 }
 
 // Env is how hostprep reaches the system.
@@ -55,6 +60,11 @@ func Observe(ctx context.Context, c *config.Config, env Env) (*Observed, error) 
 		bridges, ports := ovsNames(c)
 		if obs.OVS, err = env.OVS.Observe(ctx, bridges, ports); err != nil {
 			return nil, err
+		}
+		if c.BridgeDriver != config.DriverLinuxBridge {
+			if obs.BridgePorts, err = observeBridgePorts(ctx, c, env.OVS, obs.OVS); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, key := range sysctlKeys(c) {

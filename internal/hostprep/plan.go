@@ -196,11 +196,12 @@ func MakePlan(c *config.Config, obs *Observed) *Plan {
 	p.NM = planNM(c, obs)
 	if len(c.Networks) == 0 && !c.OVNEnabled() {
 		// Legal (the shipped example is all comments, and a VPC-only host
-		// lists none), but with no OVN either it is most likely a host.conf
-		// not written yet or a misspelt key.
+		// lists none), but with no OVN either (none of its keys, or only one
+		// of the two, which config warns about) it is most likely a
+		// host.conf not written yet or a misspelt key.
 		p.Warnings = append(p.Warnings, fmt.Sprintf(
-			"%s lists no networks and no OVN settings: hostprep builds no host bridge and VMs have nothing to plug into; "+
-				"list the host's uplinks under networks: (NIC/BRIDGE/IP or NIC/BRIDGE/WIRE, see the example in the file)", c.Path))
+			"%s lists no networks and OVN is not set up (ovn_encap_ip and ovn_south_database): hostprep builds no host bridge and VMs have nothing to plug into; "+
+				"list the host's uplinks under networks: (NIC/BRIDGE/IP or NIC/BRIDGE/WIRE, see the example in the file), or set both OVN keys for a VPC-only host", c.Path))
 	}
 	for nic, j := range obs.Journals {
 		if _, ok := c.EntryForNIC(nic); !ok && !j.Done {

@@ -1,6 +1,7 @@
 package hostprep
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -100,6 +101,24 @@ func bridgeRows(snap *vswitch.Snapshot, name, failMode, hwaddr string, mtu int, 
 	}
 }
 
+// portsOf is what observeBridgePorts reads of bridge in snap: its ports
+// with their interfaces.
+func portsOf(snap *vswitch.Snapshot, bridge string) []BridgePort {
+	var out []BridgePort
+	for _, name := range slices.Sorted(maps.Keys(snap.Ports)) {
+		p := snap.Ports[name]
+		if p.Bridge != bridge {
+			continue
+		}
+		bp := BridgePort{Name: name}
+		for _, i := range p.Interfaces {
+			bp.Ifaces = append(bp.Ifaces, BridgeIface{Name: i.Name, Type: i.Type})
+		}
+		out = append(out, bp)
+	}
+	return out
+}
+
 // convergedHost is freshHost after a successful apply of ipConf.
 func convergedHost() *Observed {
 	o := freshHost()
@@ -113,6 +132,7 @@ func convergedHost() *Observed {
 	o.Net.Routes = []netstate.Route{route("0.0.0.0/0", "192.0.2.1", "br0"), kernelRoute("192.0.2.0/24", "br0")}
 	bridgeRows(o.OVS, "br0", "standalone", mac0, 1400, "eth0")
 	bridgeRows(o.OVS, "brvpc", "secure", "", 0)
+	o.BridgePorts = map[string][]BridgePort{"br0": portsOf(o.OVS, "br0")}
 	o.Sysctls = sysctls("0", "eth0")
 	o.Sysctls["net/ipv6/conf/br0/accept_dad"] = "0"
 	o.Sysctls["net/ipv6/conf/br0/keep_addr_on_down"] = "1"
@@ -378,6 +398,129 @@ func TestPlanRefusesToUnmakeTheHostBridge(t *testing.T) {
 	}
 }
 
+// A bridge that has an uplink gets no second one: an entry that names
+// another NIC for it is refused (two uplinks on one standalone bridge loop
+// the network), on the host's bridge as on a wire bridge.
+func TestPlanRefusesToSwapTheUplink(t *testing.T) {
+	eth1 := func(o *Observed) {
+		o.Net.Links["eth1"] = &netstate.Link{Name: "eth1", Index: 3, Kind: "veth", MAC: "02:00:00:00:01:01", MTU: 1400, Up: true, Addrs: []netstate.Addr{lladdr}}
+	}
+	// wireBridge is wireHost with eth1 on brpub, as an apply of
+	// eth1/brpub/wire1 leaves it.
+	wireBridge := func() *Observed {
+		o := wireHost()
+		bridgeRows(o.OVS, "brpub", "standalone", "02:00:00:00:01:01", 1500, "eth1")
+		o.Net.Links["brpub"] = &netstate.Link{Name: "brpub", Index: 7, Kind: "tuntap", MAC: "02:00:00:00:01:01", MTU: 1500, Up: true,
+			Addrs: []netstate.Addr{{Prefix: WireAddrs([]string{"brpub"})["brpub"], Scope: unix.RT_SCOPE_LINK}}}
+		o.BridgePorts = map[string][]BridgePort{"brpub": portsOf(o.OVS, "brpub")}
+		return o
+	}
+	for name, c := range map[string]struct {
+		conf string
+		host func() *Observed
+		want string
+	}{
+		"IP form: another NIC for the host's bridge": {"networks: [eth1/br0/192.0.2.10]\novs_datapath_type: netdev\n",
+			func() *Observed { o := convergedHost(); eth1(o); return o },
+			`networks[0] "eth1/br0/192.0.2.10": br0 already has uplink eth0, which carries the host's traffic (br0 has 192.0.2.10/24, 192.0.2.11/24); ` +
+				`hostprep does not swap a bridge's uplink, and eth1 next to eth0 would make a loop when both reach the same network: keep eth0 in this entry ` +
+				`(swapping it means moving cables or ports by hand from a console: ovs-vsctl del-port br0 eth0 cuts the host off)`},
+		"IP form with a host VLAN": {"networks: [eth1/br0/192.0.2.10]\novs_datapath_type: netdev\nhost_vlans: {br0: 100}\n",
+			func() *Observed {
+				o := convergedHost()
+				eth1(o)
+				br0 := o.Net.Links["br0"]
+				o.Net.Links["br0-v100"] = &netstate.Link{Name: "br0-v100", Index: 8, Kind: "tuntap", MAC: mac0, MTU: 1400, Up: true, Addrs: br0.Addrs}
+				br0.Addrs = []netstate.Addr{lladdr}
+				o.OVS.Ports["br0-v100"] = &vswitch.Port{UUID: "p-v100", Name: "br0-v100", Bridge: "br0", Tag: 100,
+					Interfaces: []vswitch.Interface{{UUID: "i-v100", Name: "br0-v100", Type: "internal", MAC: mac0}}}
+				o.BridgePorts["br0"] = portsOf(o.OVS, "br0")
+				return o
+			},
+			`br0 already has uplink eth0, which carries the host's traffic (br0-v100 has 192.0.2.10/24, 192.0.2.11/24)`},
+		"wire form: another NIC for the wire's bridge": {"networks: [eth2/brpub/wire1]\novs_datapath_type: netdev\n", wireBridge,
+			`networks[0] "eth2/brpub/wire1": brpub already has uplink eth1; hostprep does not swap a bridge's uplink, ` +
+				`and eth2 next to eth1 would make a loop when both reach the same network: keep eth1 in this entry, ` +
+				`or take it off first (ovs-vsctl del-port brpub eth1: brpub carries no host IP, but its VMs are cut off until apply adds eth2)`},
+		"wire bridge made the host's bridge with another NIC": {"networks: [eth0/brpub/192.0.2.10]\novs_datapath_type: netdev\n", wireBridge,
+			`networks[0] "eth0/brpub/192.0.2.10": brpub already has uplink eth1; hostprep does not swap a bridge's uplink`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := MakePlan(parse(t, c.conf), c.host())
+			got := problems(p)
+			if len(p.Problems) != 1 || !strings.Contains(got, c.want) {
+				t.Fatalf("problems:\n%s\nwant one line containing:\n%s", got, c.want)
+			}
+			if ep := p.Entries[0]; ep.State != StateInvalid || len(ep.OVSOps) != 0 || ep.Move != nil {
+				t.Errorf("refused entry planned work: state %s, OVS %q, move %v", ep.State, ep.OVSChanges, ep.Move)
+			}
+		})
+	}
+
+	// What is not another uplink: the bridge is the host's, eth1 is the
+	// entry's NIC (not yet on br0) and each case adds one port to br0.
+	for name, add := range map[string]func(o *Observed){
+		"a VM's tap": func(o *Observed) {
+			o.Net.Links["vnet0"] = &netstate.Link{Name: "vnet0", Index: 20, Kind: "tuntap"}
+			o.BridgePorts["br0"] = append(o.BridgePorts["br0"], BridgePort{Name: "vnet0", Ifaces: []BridgeIface{{Name: "vnet0"}}})
+		},
+		"a VM's NIC by attached-mac (another tool's plug)": func(o *Observed) {
+			o.Net.Links["vm0"] = &netstate.Link{Name: "vm0", Index: 20, Kind: "veth"}
+			o.BridgePorts["br0"] = append(o.BridgePorts["br0"], BridgePort{Name: "vm0", Ifaces: []BridgeIface{{Name: "vm0", AttachedMAC: "52:54:00:00:00:01"}}})
+		},
+		"an internal port": func(o *Observed) {
+			o.Net.Links["mon0"] = &netstate.Link{Name: "mon0", Index: 20, Kind: "tuntap"}
+			o.BridgePorts["br0"] = append(o.BridgePorts["br0"], BridgePort{Name: "mon0", Ifaces: []BridgeIface{{Name: "mon0", Type: "internal"}}})
+		},
+		"an OVN localnet patch port": func(o *Observed) {
+			o.BridgePorts["br0"] = append(o.BridgePorts["br0"], BridgePort{Name: "patch-br-int-to-ln", Ifaces: []BridgeIface{{Name: "patch-br-int-to-ln", Type: "patch"}}})
+		},
+		"the port of a NIC that is gone (renamed)": func(o *Observed) {
+			o.BridgePorts["br0"] = append(o.BridgePorts["br0"], BridgePort{Name: "eth9", Ifaces: []BridgeIface{{Name: "eth9"}}})
+		},
+	} {
+		t.Run("not an uplink: "+name, func(t *testing.T) {
+			o := convergedHost()
+			eth1(o)
+			o.BridgePorts["br0"] = slices.DeleteFunc(o.BridgePorts["br0"], func(p BridgePort) bool { return p.Name == "eth0" })
+			delete(o.OVS.Ports, "eth0")
+			add(o)
+			p := MakePlan(parse(t, "networks: [eth1/br0/192.0.2.10]\novs_datapath_type: netdev\n"), o)
+			if len(p.Problems) > 0 {
+				t.Fatalf("problems: %s", problems(p))
+			}
+			if !strings.Contains(strings.Join(p.Entries[0].Reasons, "\n"), "add port eth1 to br0") {
+				t.Errorf("reasons = %q", p.Entries[0].Reasons)
+			}
+		})
+	}
+
+	// A second uplink the operator put on the bridge by hand next to the
+	// entry's NIC is theirs: hostprep adds nothing, so it refuses nothing.
+	o := convergedHost()
+	eth1(o)
+	o.OVS.Ports["eth1"] = &vswitch.Port{UUID: "p-eth1", Name: "eth1", Bridge: "br0", Interfaces: []vswitch.Interface{{UUID: "i-eth1", Name: "eth1"}}}
+	o.BridgePorts["br0"] = portsOf(o.OVS, "br0")
+	if p := MakePlan(parse(t, ipConf), o); !p.Converged() {
+		t.Errorf("eth0 and a hand-added eth1 on br0: not converged: %s %q", problems(p), p.Entries[0].Reasons)
+	}
+
+	// linux_bridge: the same refusal, from the bridge's slaves.
+	o = freshHost()
+	o.OVS = nil
+	eth1(o)
+	o.Net.Links["eth0"].Master = "br0"
+	o.Net.Links["eth0"].Addrs = []netstate.Addr{lladdr}
+	o.Net.Links["br0"] = &netstate.Link{Name: "br0", Index: 5, Kind: "bridge", MAC: mac0, MTU: 1400, Up: true, Addrs: []netstate.Addr{{Prefix: primary.Prefix}}}
+	o.Net.Links["vnet0"] = &netstate.Link{Name: "vnet0", Index: 20, Kind: "tuntap", Master: "br0"}
+	want := `networks[0] "eth1/br0/192.0.2.10": br0 already has uplink eth0, which carries the host's traffic (br0 has 192.0.2.10/24); ` +
+		`hostprep does not swap a bridge's uplink, and eth1 next to eth0 would make a loop when both reach the same network: keep eth0 in this entry ` +
+		`(swapping it means moving cables or ports by hand from a console: ip link set eth0 nomaster cuts the host off)`
+	if p := MakePlan(parse(t, "networks: [eth1/br0/192.0.2.10]\nbridge_driver: linux_bridge\n"), o); problems(p) != want {
+		t.Errorf("linux_bridge swap: problems:\n%s\nwant:\n%s", problems(p), want)
+	}
+}
+
 func TestPlanIPAlreadyOnBridge(t *testing.T) {
 	// A re-run after the move: the IP is on br0, eth0 is bare. Not a refusal.
 	o := convergedHost()
@@ -626,14 +769,17 @@ func TestWireAddrs(t *testing.T) {
 }
 
 // A host.conf without networks and without OVN is legal (the shipped
-// example is all comments) but warned about; with OVN settings it is a
-// VPC-only host and is not.
+// example is all comments) but warned about, as is one with only half of
+// OVN's settings; with both OVN settings it is a VPC-only host and is not.
 func TestPlanNoNetworks(t *testing.T) {
-	p := MakePlan(parse(t, "ovs_datapath_type: netdev\n"), freshHost())
-	if len(p.Problems) > 0 || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "lists no networks and no OVN settings") {
-		t.Errorf("no networks: problems %v, warnings %q, want one warning", p.Problems, p.Warnings)
+	const want = "lists no networks and OVN is not set up (ovn_encap_ip and ovn_south_database)"
+	for _, data := range []string{"ovs_datapath_type: netdev\n", "ovs_datapath_type: netdev\novn_encap_ip: 192.0.2.10\n"} {
+		p := MakePlan(parse(t, data), freshHost())
+		if len(p.Problems) > 0 || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], want) {
+			t.Errorf("%q: problems %v, warnings %q, want one warning", data, p.Problems, p.Warnings)
+		}
 	}
-	p = MakePlan(parse(t, "ovs_datapath_type: netdev\novn_encap_ip: 192.0.2.10\novn_south_database: tcp:192.0.2.1:6642\n"), freshHost())
+	p := MakePlan(parse(t, "ovs_datapath_type: netdev\novn_encap_ip: 192.0.2.10\novn_south_database: tcp:192.0.2.1:6642\n"), freshHost())
 	for _, w := range p.Warnings {
 		if strings.Contains(w, "no networks") {
 			t.Errorf("VPC-only host warned: %q", w)

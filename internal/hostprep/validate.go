@@ -57,6 +57,30 @@ func validateEntry(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal) [
 			}
 		}
 	}
+	if up := otherUplinks(c, obs, e); len(up) > 0 && !enslavedTo(c, obs, e.NIC, e.Bridge) {
+		// The entry names another NIC for a bridge that has its uplink
+		// (or one was added by hand): the two would loop the network.
+		old := up[0]
+		release := fmt.Sprintf("ovs-vsctl del-port %s %s", e.Bridge, old)
+		if !ovs {
+			release = fmt.Sprintf("ip link set %s nomaster", old)
+		}
+		holder, held := ep.Target, hostAddrsOn(obs.Net, ep.Target)
+		if len(held) == 0 && ep.Target != e.Bridge {
+			holder, held = e.Bridge, hostAddrsOn(obs.Net, e.Bridge)
+		}
+		if len(held) > 0 {
+			bad("%s already has uplink %s, which carries the host's traffic (%s has %s); hostprep does not swap a bridge's uplink, "+
+				"and %s next to %s would make a loop when both reach the same network: keep %s in this entry "+
+				"(swapping it means moving cables or ports by hand from a console: %s cuts the host off)",
+				e.Bridge, old, holder, strings.Join(held, ", "), e.NIC, old, old, release)
+		} else {
+			bad("%s already has uplink %s; hostprep does not swap a bridge's uplink, "+
+				"and %s next to %s would make a loop when both reach the same network: keep %s in this entry, "+
+				"or take it off first (%s: %s carries no host IP, but its VMs are cut off until apply adds %s)",
+				e.Bridge, old, e.NIC, old, old, release, e.Bridge, e.NIC)
+		}
+	}
 	if m := nic.Master; m != "" && m != e.Bridge {
 		mk := ""
 		if ml := obs.Net.Link(m); ml != nil {
@@ -131,6 +155,16 @@ func validateEntry(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal) [
 		}
 	}
 	return out
+}
+
+// enslavedTo reports whether nic is a port of bridge now.
+func enslavedTo(c *config.Config, obs *Observed, nic, bridge string) bool {
+	if c.BridgeDriver == config.DriverLinuxBridge {
+		l := obs.Net.Link(nic)
+		return l != nil && l.Master == bridge
+	}
+	p := obs.OVS.Ports[nic]
+	return p != nil && p.Bridge == bridge
 }
 
 // prefixes lists addresses with their prefix lengths.

@@ -84,6 +84,38 @@ func TestWireForm(t *testing.T) {
 		t.Errorf("status --json:\n%s", r)
 	}
 
+	// Another NIC named for brpub (eth3, cabled to the same switch) is
+	// refused, and nothing changes: next to eth1 it would make a loop, and
+	// hostprep does not take eth1 off. Doing what the refusal says (take
+	// eth1 off first) swaps them; and back.
+	sw.TrunkTo(t, h.ns, "eth3")
+	h.settle()
+	netBefore, ovsBefore := h.netState(), h.ovsState()
+	swapped := strings.Replace(wireConf, "eth1/brpub", "eth3/brpub", 1)
+	h.writeConf(swapped)
+	want := `networks[0] "eth3/brpub/wire1": brpub already has uplink eth1; hostprep does not swap a bridge's uplink, ` +
+		`and eth3 next to eth1 would make a loop when both reach the same network: keep eth1 in this entry, ` +
+		`or take it off first (ovs-vsctl del-port brpub eth1: brpub carries no host IP, but its VMs are cut off until apply adds eth3)`
+	for _, cmd := range []string{"check", "apply"} {
+		r := h.run(cmd)
+		if lines := problemLines(r.stderr); r.code != 1 || len(lines) != 1 || lines[0] != want {
+			t.Errorf("%s with another NIC for brpub: want exit 1 and the one line\n  %s\ngot %s", cmd, want, r)
+		}
+	}
+	equalOrDiff(t, "netlink state", netBefore, h.netState())
+	equalOrDiff(t, "OVS database", ovsBefore, h.ovsState())
+	for _, c := range []struct{ conf, old, nic string }{{swapped, "eth1", "eth3"}, {wireConf, "eth3", "eth1"}} {
+		h.vsctl("del-port", "brpub", c.old)
+		h.writeConf(c.conf)
+		h.apply()
+		if got := h.vsctl("port-to-br", c.nic); got != "brpub" {
+			t.Errorf("after the swap to %s: %s is a port of %q, want brpub", c.nic, c.nic, got)
+		}
+		if got := h.wireAddr("brpub"); got != pub {
+			t.Errorf("after the swap to %s: brpub has %s, before %s", c.nic, got, pub)
+		}
+	}
+
 	// A VM plugged into brpub (by libvirt or the hook; here by hand) on
 	// VLAN 100 reaches a machine on VLAN 100 behind the switch, and not
 	// one on VLAN 200.
