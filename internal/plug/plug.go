@@ -36,6 +36,9 @@ var (
 	// ErrTapInUse means a VM start names a tap whose port hostnet plugged
 	// for that very device and another domain: a running VM's port.
 	ErrTapInUse = errors.New("is the port of another running domain")
+	// ErrOVNBridge means a NIC names the OVN integration bridge as its
+	// bridge rather than a vpc-port.
+	ErrOVNBridge = errors.New("is the OVN integration bridge")
 )
 
 // Mode says what an existing row under a tap's name means.
@@ -132,6 +135,11 @@ func (e *Engine) BridgeFor(s portspec.PortSpec) (string, error) {
 		return br, nil
 	case s.VPCPort != "":
 		return e.Config.OVNIntegrationBridge, nil
+	case s.Bridge == e.Config.OVNIntegrationBridge:
+		// OVN programs that bridge whole: a NIC there without an iface-id
+		// gets no OVN binding, and no hostnet flow may check it.
+		return "", fmt.Errorf("%s: bridge %s %w (ovn_integration_bridge), which OVN programs; plug a VPC NIC with vpc-port=LOGICAL_PORT instead",
+			s.Label(), s.Bridge, ErrOVNBridge)
 	default:
 		return s.Bridge, nil
 	}

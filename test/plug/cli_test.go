@@ -375,6 +375,7 @@ func TestCLIRuntimeErrors(t *testing.T) {
 		{[]string{"--tap", "vnet0", "--wire", "wire9"}, []string{"wire9", "not on this host", "host.conf wires: wire1"}},
 		{[]string{"--tap", "vnet9", "--bridge", "br0"}, []string{"vnet9", "no such network device"}},
 		{[]string{"--tap", "eth0", "--bridge", "br0"}, []string{"eth0", "not a hostnet VM port", "another <target dev>"}},
+		{[]string{"--tap", "vnet0", "--bridge", "brvpc"}, []string{"bridge brvpc is the OVN integration bridge", "vpc-port=LOGICAL_PORT"}},
 	} {
 		args := append([]string{"add", "--mac", "52:54:00:00:47:01"}, tc.args...)
 		r := h.plugCLI(t, args...)

@@ -255,6 +255,7 @@ func TestInjectionRefused(t *testing.T) {
 		"ip with a flow":               {mac: "52:54:00:00:07:01", tap: "vnet0", attrs: `bridge="br0"`, ips: []string{"10.0.0.1,actions=normal"}},
 		"unknown bridge":               {mac: "52:54:00:00:07:01", tap: "vnet0", attrs: `bridge="br9"`},
 		"unknown wire":                 {mac: "52:54:00:00:07:01", tap: "vnet0", attrs: `wire="wire9"`},
+		"OVN's bridge as a bridge":     {mac: "52:54:00:00:07:01", tap: "vnet0", attrs: `bridge="brvpc"`},
 	}
 	for name, n := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -267,6 +268,9 @@ func TestInjectionRefused(t *testing.T) {
 			}
 			if got := h.ovs.Vsctl(t, "list-ports", "br0"); got != "eth0" {
 				t.Errorf("br0 ports = %q, want only eth0", got)
+			}
+			if got := h.ovs.Vsctl(t, "list-ports", "brvpc"); got != "" {
+				t.Errorf("brvpc ports = %q, want none", got)
 			}
 			if got := h.ovs.Vsctl(t, "list-br"); got != "br0\nbrpub\nbrvpc" {
 				t.Errorf("bridges = %q", got)
