@@ -14,6 +14,10 @@ type SyncReport struct {
 	Plugged []Outcome
 	Skipped []Removal // ports left for gc: device gone or replaced, or a spec that does not parse
 	Swept   []Swept   // flows of no port, removed
+	// Kept are live ports whose re-plug failed (their wire or bridge left
+	// host.conf, say) and whose flows were reinstalled as OVSDB records
+	// them, on the bridge they are on: source checks fail closed.
+	Kept []Outcome
 }
 
 // Sync re-plugs every live NIC in place and reinstalls its flows: after
@@ -62,14 +66,21 @@ func (e *Engine) Sync(ctx context.Context, running []portspec.PortSpec) (SyncRep
 	}
 
 	var errs []error
+	var failed []string
 	for _, g := range syncGroups(order, byTap) {
 		outcomes, err := e.Plug(ctx, g, Repair)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("sync %s: %w", groupLabel(g[0]), err))
+			for _, s := range g {
+				failed = append(failed, s.Tap)
+			}
 			continue
 		}
 		report.Plugged = append(report.Plugged, outcomes...)
 	}
+	kept, err := e.keepFlows(ctx, ports, failed)
+	report.Kept = kept
+	errs = append(errs, err)
 	swept, err := e.SweepFlows(ctx)
 	report.Swept = swept
 	return report, errors.Join(append(errs, err)...)
@@ -112,4 +123,38 @@ func domainLabel(s portspec.PortSpec) string {
 		return s.DomainName
 	}
 	return s.DomainUUID
+}
+
+// keepFlows reinstalls the flows of the live ports among taps (whose
+// re-plug failed) as OVSDB records them, on the bridge each is on: after
+// ovs-vswitchd restarted, a port sync cannot re-plug would otherwise run
+// with no source check at all.
+func (e *Engine) keepFlows(ctx context.Context, ports []Port, taps []string) ([]Outcome, error) {
+	if e.Flows == nil || len(taps) == 0 {
+		return nil, nil
+	}
+	byTap := map[string]Port{}
+	for _, p := range ports {
+		byTap[p.Tap] = p
+	}
+	byBridge := map[string][]FlowNIC{}
+	for _, tap := range taps {
+		p, ok := byTap[tap]
+		if !ok || p.DeviceGone || p.Stale || p.NotATap || p.SpecError != nil || p.OFPort <= 0 || !e.ownsFlows(p.Bridge) {
+			continue
+		}
+		byBridge[p.Bridge] = append(byBridge[p.Bridge], FlowNIC{Spec: p.Spec, OFPort: p.OFPort})
+	}
+	var kept []Outcome
+	var errs []error
+	for _, br := range sortedKeys(byBridge) {
+		if err := e.Flows.Replace(ctx, br, byBridge[br], nil); err != nil {
+			errs = append(errs, fmt.Errorf("keep the source checks of ports sync could not re-plug on %s: %w", br, err))
+			continue
+		}
+		for _, n := range byBridge[br] {
+			kept = append(kept, Outcome{Spec: n.Spec, Bridge: br, Action: Updated, OFPort: n.OFPort})
+		}
+	}
+	return kept, errors.Join(errs...)
 }

@@ -231,6 +231,9 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	for _, s := range report.Skipped {
 		fmt.Fprintf(e.stdout, "%s: skipped: %s\n", s.Tap, s.Reason)
 	}
+	for _, k := range report.Kept {
+		fmt.Fprintf(e.stdout, "%s: its re-plug failed; its source checks were reinstalled on %s as OVSDB records them\n", k.Spec.Tap, k.Bridge)
+	}
 	printSwept(e, report.Swept)
 	return err
 }

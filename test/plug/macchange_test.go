@@ -1,6 +1,8 @@
 package plug_test
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -96,4 +98,39 @@ func TestSyncSweepsOrphanFlows(t *testing.T) {
 		}
 		h.expectNormalFlow(t, "br0")
 	}
+}
+
+// TestSyncKeepsChecksOfPortsItCannotReplug: a VM's wire is renamed in
+// host.conf while it runs, then ovs-vswitchd loses its flows. sync cannot
+// re-plug the NIC (its wire is not on this host any more) and says so, but
+// puts its source checks back on the bridge the port is on: they fail
+// closed, not open.
+func TestSyncKeepsChecksOfPortsItCannotReplug(t *testing.T) {
+	h := newHost(t)
+	const mac = "52:54:00:00:6a:01"
+	h.vm(t, "vnet0", mac, "")
+	xml := domainXML("vm1", uuidA, nic{mac: mac, tap: "vnet0", attrs: `wire="wire1" vlan="100"`, ips: []string{"10.70.0.1"}})
+	h.mustHook(t, "vm1", "start", "begin", xml)
+	want := flowTexts(h.flows(t, "brpub", cookieOf(mac)))
+	if want == "" {
+		t.Fatal("no source-check flows after the start")
+	}
+
+	conf := strings.Replace(fmt.Sprintf(hostConf, h.ovs.Rundir), "wire1", "wire7", 1)
+	if err := os.WriteFile(h.conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.ovs.Ofctl(t, "del-flows", "unix:"+h.ovs.Rundir+"/brpub.mgmt", "cookie="+cookieOf(mac)+"/-1")
+
+	r := h.plugCLI(t, "sync")
+	if r.code != 1 || !strings.Contains(r.stderr, "wire wire1 is not on this host") {
+		t.Errorf("sync: exit %d, stderr %q; want 1 and the missing wire named", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "vnet0: its re-plug failed; its source checks were reinstalled on brpub") {
+		t.Errorf("sync said %q", r.stdout)
+	}
+	if got := flowTexts(h.flows(t, "brpub", cookieOf(mac))); got != want {
+		t.Errorf("flows after sync:\n%s\nwant\n%s", got, want)
+	}
+	h.expectNormalFlow(t, "brpub")
 }
