@@ -301,6 +301,40 @@ func TestPlanResumeFromJournal(t *testing.T) {
 	}
 }
 
+// An address on no device at all (ovs-vswitchd of the userspace datapath
+// recreated br0 without it, or a crash during a rollback after the bridge
+// went) is excused by a journal of eth0's move to this very target, done or
+// not: apply puts back what the journal lists. A journal of a move to
+// another device excuses nothing.
+func TestPlanJournalExcusesOnlyItsTarget(t *testing.T) {
+	bare := func(j *Journal) *Observed {
+		o := convergedHost()
+		o.Net.Links["br0"].Addrs = []netstate.Addr{lladdr}
+		o.Net.Routes = nil
+		o.Journals["eth0"] = j
+		return o
+	}
+	unfinished := doneJournal("br0")
+	unfinished.Done = false
+	for name, j := range map[string]*Journal{"unfinished": unfinished, "done": doneJournal("br0")} {
+		p := MakePlan(parse(t, ipConf), bare(j))
+		if len(p.Problems) > 0 {
+			t.Errorf("%s journal to br0, address on no device: problems %s", name, problems(p))
+			continue
+		}
+		if got := steps(p.Entries[0]); len(got) == 0 || got[0] != "add address 192.0.2.10/24 to br0" {
+			t.Errorf("%s journal to br0, address on no device: steps %q", name, got)
+		}
+	}
+	const want = `networks[0] "eth0/br0/192.0.2.10": 192.0.2.10 is neither on eth0 nor on br0-v100; the IP form moves the NIC's own address`
+	for name, j := range map[string]*Journal{"unfinished": unfinished, "done": doneJournal("br0")} {
+		p := MakePlan(parse(t, ipConf+"host_vlans: {br0: 100}\n"), bare(j))
+		if got := problems(p); len(p.Problems) != 1 || !strings.HasPrefix(got, want) {
+			t.Errorf("%s journal to br0, target br0-v100: problems:\n%s\nwant one line starting with:\n%s", name, got, want)
+		}
+	}
+}
+
 func problems(p *Plan) string {
 	var s []string
 	for _, pr := range p.Problems {
@@ -390,11 +424,155 @@ func TestPlanRefusesToUnmakeTheHostBridge(t *testing.T) {
 			`networks[0] "eth0/br1/192.0.2.10": eth0 is a port of Open vSwitch bridge br0, which carries the host's 192.0.2.10/24, 192.0.2.11/24; hostprep does not move a host's IP from one bridge to another`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			p := MakePlan(parse(t, "networks: ["+c.entry+"]\novs_datapath_type: netdev\n"), convergedHost())
-			if got := problems(p); !strings.Contains(got, c.want) {
-				t.Fatalf("problems:\n%s\nwant a line containing:\n%s", got, c.want)
+			o := convergedHost()
+			o.Journals["eth0"] = doneJournal("br0") // as apply leaves it: it lists the address
+			p := MakePlan(parse(t, "networks: ["+c.entry+"]\novs_datapath_type: netdev\n"), o)
+			if got := problems(p); len(p.Problems) != 1 || !strings.Contains(got, c.want) {
+				t.Fatalf("problems:\n%s\nwant one line containing:\n%s", got, c.want)
 			}
 		})
+	}
+}
+
+// doneJournal is the record apply leaves of the move of convergedHost's
+// eth0 to target.
+func doneJournal(target string) *Journal {
+	return &Journal{Version: journalVersion, Done: true, BootID: "boot-1", NIC: "eth0", Target: target, Bridge: "br0",
+		Addrs: []netstate.Addr{primary, secondary}, Routes: []netstate.Route{defRoute}}
+}
+
+// convergedVLANHost is freshHost after a successful apply of ipConf with
+// host_vlans {br0: 100}: the host's addresses and routes are on br0-v100.
+func convergedVLANHost() *Observed {
+	o := convergedHost()
+	br0 := o.Net.Links["br0"]
+	o.Net.Links["br0-v100"] = &netstate.Link{Name: "br0-v100", Index: 8, Kind: "tuntap", MAC: mac0, MTU: 1400, Up: true, Addrs: br0.Addrs}
+	br0.Addrs = []netstate.Addr{lladdr}
+	o.Net.Routes = []netstate.Route{route("0.0.0.0/0", "192.0.2.1", "br0-v100"), kernelRoute("192.0.2.0/24", "br0-v100")}
+	o.OVS.Ports["br0-v100"] = &vswitch.Port{UUID: "p-v100", Name: "br0-v100", Bridge: "br0", Tag: 100,
+		Interfaces: []vswitch.Interface{{UUID: "i-v100", Name: "br0-v100", Type: "internal", MAC: mac0, MTURequest: 1400}}}
+	o.BridgePorts["br0"] = portsOf(o.OVS, "br0")
+	o.Sysctls["net/ipv6/conf/br0-v100/accept_dad"] = "0"
+	o.Sysctls["net/ipv6/conf/br0-v100/keep_addr_on_down"] = "1"
+	o.Journals["eth0"] = doneJournal("br0-v100")
+	return o
+}
+
+// The host's address is on br0 or on its VLAN port br0-v100 after an
+// apply: host_vlans added, removed or changed later would have the next
+// apply put it on the other device while the first keeps it. Refused, one
+// line, nothing planned; the record of the completed move (which lists the
+// address) excuses nothing.
+func TestPlanRefusesToMoveBetweenBridgeAndVLANPort(t *testing.T) {
+	const label = `networks[0] "eth0/br0/192.0.2.10": `
+	withDone := func(o *Observed) *Observed { o.Journals["eth0"] = doneJournal("br0"); return o }
+	for name, c := range map[string]struct {
+		conf string
+		host *Observed
+		want string
+	}{
+		"host_vlans added to a configured host": {ipConf + "host_vlans: {br0: 100}\n", withDone(convergedHost()),
+			label + "192.0.2.10 is on br0, and host_vlans {br0: 100} puts the host's address on br0-v100; " +
+				"hostprep does not move a host's address from the bridge to its VLAN port: remove host_vlans for br0, or move the address by hand from a console"},
+		"host_vlans removed": {ipConf, convergedVLANHost(),
+			label + "192.0.2.10 is on br0-v100, the host's VLAN 100 port of br0, and without host_vlans for br0 the host's address belongs on br0; " +
+				"hostprep does not move a host's address from a VLAN port to its bridge: set host_vlans {br0: 100} again, or move the address by hand from a console"},
+		"host_vlans VLAN changed": {ipConf + "host_vlans: {br0: 200}\n", convergedVLANHost(),
+			label + "192.0.2.10 is on br0-v100, the host's VLAN 100 port of br0, and host_vlans {br0: 200} puts the host's address on br0-v200; " +
+				"hostprep does not move a host's address from one VLAN port to another: set host_vlans {br0: 100} again, or move the address by hand from a console"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := MakePlan(parse(t, c.conf), c.host)
+			if got := problems(p); len(p.Problems) != 1 || got != c.want {
+				t.Fatalf("problems:\n%s\nwant exactly:\n%s", got, c.want)
+			}
+			if ep := p.Entries[0]; ep.State != StateInvalid || len(ep.OVSOps) != 0 || ep.Move != nil {
+				t.Errorf("refused entry planned work: state %s, OVS %q, move %v", ep.State, ep.OVSChanges, ep.Move)
+			}
+			if s := StatusOf(p); s.OK {
+				t.Errorf("status ok")
+			}
+		})
+	}
+
+	// The bridge renamed while the address is on its VLAN port: taking eth0
+	// off br0 would cut the host off, as when the address is on br0.
+	want := `networks[0] "eth0/br1/192.0.2.10": eth0 is a port of Open vSwitch bridge br0, which carries the host's 192.0.2.10/24, 192.0.2.11/24 on br0-v100; ` +
+		"hostprep does not move a host's IP from one bridge to another: keep br0 in this entry (renaming it means moving the IP by hand from a console: ovs-vsctl del-port br0 eth0 cuts the host off)"
+	if p := MakePlan(parse(t, "networks: [eth0/br1/192.0.2.10]\novs_datapath_type: netdev\n"), convergedVLANHost()); problems(p) != want {
+		t.Errorf("bridge renamed, address on br0-v100: problems:\n%s\nwant exactly:\n%s", problems(p), want)
+	}
+
+	// What an apply of the host_vlans {br0: 100} case left before this was
+	// refused: the address on br0 and on br0-v100, the record retargeted.
+	// Back on the original host.conf, the copy on the VLAN port that
+	// host.conf no longer asks for is not "ok".
+	o := convergedHost()
+	o.Net.Links["br0-v100"] = &netstate.Link{Name: "br0-v100", Index: 8, Kind: "tuntap", MAC: mac0, MTU: 1400, Up: true,
+		Addrs: []netstate.Addr{{Prefix: primary.Prefix, Label: "br0-v100"}, lladdr}}
+	o.Net.Routes = append(o.Net.Routes, kernelRoute("192.0.2.0/24", "br0-v100"))
+	o.OVS.Ports["br0-v100"] = &vswitch.Port{UUID: "p-v100", Name: "br0-v100", Bridge: "br0", Tag: 100,
+		Interfaces: []vswitch.Interface{{UUID: "i-v100", Name: "br0-v100", Type: "internal", MAC: mac0}}}
+	o.BridgePorts["br0"] = portsOf(o.OVS, "br0")
+	o.Journals["eth0"] = doneJournal("br0-v100")
+	want = label + "192.0.2.10 is on br0 and also on br0-v100, the host's VLAN 100 port of br0, which host.conf does not ask for; " +
+		"an address must be on one device: remove it from br0-v100 from a console (ip addr del 192.0.2.10/24 dev br0-v100, or drop the port: ovs-vsctl del-port br0 br0-v100), then apply again"
+	p := MakePlan(parse(t, ipConf), o)
+	if got := problems(p); len(p.Problems) != 1 || got != want {
+		t.Errorf("address left on br0-v100: problems:\n%s\nwant exactly:\n%s", got, want)
+	}
+	if s := StatusOf(p); s.OK || s.Entries[0].State != StateInvalid {
+		t.Errorf("address left on br0-v100: status ok %v, entry %s; want not ok, invalid", s.OK, s.Entries[0].State)
+	}
+}
+
+// An entry's address that is on another device is never "neither on the
+// NIC nor on the bridge: add it to the NIC": that would put the address on
+// two devices. The message says whose it is.
+func TestPlanAddressOnAnotherDevice(t *testing.T) {
+	// Two NICs, each with its address; the entries swap them.
+	twoNICs := func() *Observed {
+		o := freshHost()
+		o.Net.Links["eth1"] = &netstate.Link{Name: "eth1", Index: 3, Kind: "veth", MAC: "02:00:00:00:01:01", MTU: 1500, Up: true,
+			Addrs: []netstate.Addr{{Prefix: pfx("198.51.100.10/24"), Label: "eth1"}, lladdr}}
+		o.Net.Routes = append(o.Net.Routes, kernelRoute("198.51.100.0/24", "eth1"))
+		o.Sysctls = sysctls("1", "eth0", "eth1")
+		return o
+	}
+	conf := "networks: [eth0/br0/198.51.100.10, eth1/br1/192.0.2.10]\novs_datapath_type: netdev\n"
+	want := `networks[0] "eth0/br0/198.51.100.10": 198.51.100.10 is on eth1, the NIC of networks[1] "eth1/br1/192.0.2.10"; ` +
+		"each address moves from its own NIC: write the address eth0 carries (eth0 has 192.0.2.10/24, 192.0.2.11/24)\n" +
+		`networks[1] "eth1/br1/192.0.2.10": 192.0.2.10 is on eth0, the NIC of networks[0] "eth0/br0/198.51.100.10"; ` +
+		"each address moves from its own NIC: write the address eth1 carries (eth1 has 198.51.100.10/24)"
+	if got := problems(MakePlan(parse(t, conf), twoNICs())); got != want {
+		t.Errorf("swapped addresses: problems:\n%s\nwant exactly:\n%s", got, want)
+	}
+
+	// The address of another entry's bridge, after both moved: eth0's
+	// address is on br0 now, so the fix names br0's.
+	o := convergedHost()
+	o.Net.Links["eth1"] = &netstate.Link{Name: "eth1", Index: 3, Kind: "veth", MAC: "02:00:00:00:01:01", MTU: 1500, Up: true, Addrs: []netstate.Addr{lladdr}}
+	o.Net.Links["br1"] = &netstate.Link{Name: "br1", Index: 9, Kind: "tuntap", MAC: "02:00:00:00:01:01", MTU: 1500, Up: true,
+		Addrs: []netstate.Addr{{Prefix: pfx("198.51.100.10/24"), Label: "br1"}, lladdr}}
+	o.Net.Routes = append(o.Net.Routes, kernelRoute("198.51.100.0/24", "br1"))
+	bridgeRows(o.OVS, "br1", "standalone", "02:00:00:00:01:01", 1500, "eth1")
+	o.BridgePorts["br1"] = portsOf(o.OVS, "br1")
+	want = `networks[0] "eth0/br0/198.51.100.10": 198.51.100.10 is on br1, the bridge of networks[1] "eth1/br1/192.0.2.10"; ` +
+		"each address moves from its own NIC: write the address br0 carries (br0 has 192.0.2.10/24, 192.0.2.11/24)\n" +
+		`networks[1] "eth1/br1/192.0.2.10": 192.0.2.10 is on br0, the bridge of networks[0] "eth0/br0/198.51.100.10"; ` +
+		"each address moves from its own NIC: write the address br1 carries (br1 has 198.51.100.10/24)"
+	if got := problems(MakePlan(parse(t, conf), o)); got != want {
+		t.Errorf("swapped addresses after the moves: problems:\n%s\nwant exactly:\n%s", got, want)
+	}
+
+	// A device no entry names.
+	o = freshHost()
+	o.Net.Links["eth2"] = &netstate.Link{Name: "eth2", Index: 4, Kind: "veth", MAC: "02:00:00:00:02:01", MTU: 1500, Up: true,
+		Addrs: []netstate.Addr{{Prefix: pfx("198.51.100.10/24"), Label: "eth2"}}}
+	want = `networks[0] "eth0/br0/198.51.100.10": 198.51.100.10 is on eth2, not on eth0 or br0; each address moves from its own NIC: ` +
+		"name eth2 in the entry if it is the uplink that carries the address (eth2/br0/198.51.100.10), or write the address eth0 carries (eth0 has 192.0.2.10/24, 192.0.2.11/24)"
+	if got := problems(MakePlan(parse(t, "networks: [eth0/br0/198.51.100.10]\novs_datapath_type: netdev\n"), o)); got != want {
+		t.Errorf("address on eth2: problems:\n%s\nwant exactly:\n%s", got, want)
 	}
 }
 

@@ -2,7 +2,10 @@ package hostprep
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hostnet/hostnet/internal/config"
@@ -43,14 +46,16 @@ func validateEntry(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal) [
 		bad("%s is a VLAN device; bridge_driver %s does plain bridging without VLANs: name the parent NIC, or use bridge_driver: %s",
 			e.NIC, config.DriverLinuxBridge, config.DriverOpenVSwitch)
 	}
+	nicBridge := "" // another bridge that holds the NIC, reported here
 	if ovs && obs.OVS.Bridges[e.NIC] == nil {
 		if p := obs.OVS.Ports[e.NIC]; p != nil && p.Bridge != "" && p.Bridge != e.Bridge {
-			if held := hostAddrsOn(obs.Net, p.Bridge); len(held) > 0 {
+			nicBridge = p.Bridge
+			if held, on := hostAddrsOfBridge(obs.Net, p.Bridge); len(held) > 0 {
 				// Taking the NIC off that bridge cuts the host off: say so
 				// rather than suggest it.
-				bad("%s is a port of Open vSwitch bridge %s, which carries the host's %s; hostprep does not move a host's IP from one bridge to another: "+
+				bad("%s is a port of Open vSwitch bridge %s, which carries the host's %s%s; hostprep does not move a host's IP from one bridge to another: "+
 					"keep %s in this entry (renaming it means moving the IP by hand from a console: ovs-vsctl del-port %s %s cuts the host off)",
-					e.NIC, p.Bridge, strings.Join(held, ", "), p.Bridge, p.Bridge, e.NIC)
+					e.NIC, p.Bridge, strings.Join(held, ", "), on, p.Bridge, p.Bridge, e.NIC)
 			} else {
 				bad("%s is a port of Open vSwitch bridge %s, not of %s; take it off (ovs-vsctl del-port %s %s) or name %s in this entry",
 					e.NIC, p.Bridge, e.Bridge, p.Bridge, e.NIC, p.Bridge)
@@ -88,6 +93,7 @@ func validateEntry(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal) [
 		}
 		// With the kernel datapath every OVS port has the ovs-system master.
 		if !(ovs && mk == "openvswitch") {
+			nicBridge = m
 			bad("%s is enslaved to %s (%s); release it (ip link set %s nomaster) or fix the entry", e.NIC, m, mk, e.NIC)
 		}
 	}
@@ -122,15 +128,9 @@ func validateEntry(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal) [
 
 	if e.Form() == config.FormIP {
 		for _, ip := range e.IPs {
-			if onNIC(obs.Net, e.NIC, ip) || onNIC(obs.Net, ep.Target, ip) || inJournal(j, ip) {
-				continue
+			if text := misplacedIP(c, obs, ep, j, ip, nicBridge); text != "" {
+				bad("%s", text)
 			}
-			where := ""
-			if dev := deviceWith(obs.Net, ip); dev != "" {
-				where = fmt.Sprintf(" (it is on %s)", dev)
-			}
-			bad("%s is neither on %s nor on %s%s; the IP form moves the NIC's own address: add it to %s first (ip addr add %s/PREFIX dev %s) or write the address %s carries%s",
-				ip, e.NIC, ep.Target, where, e.NIC, ip, e.NIC, e.NIC, carries(obs.Net, e.NIC))
 		}
 	} else {
 		var held []netstate.Addr
@@ -181,6 +181,86 @@ func onNIC(h *netstate.Host, dev string, ip netip.Addr) bool {
 	return ok
 }
 
+// misplacedIP checks where ip, an address of an IP-form entry, is. The
+// rule: the address is on the entry's NIC or on its target (the bridge or
+// its host VLAN port), and on no other device. An address on no device at
+// all passes only when the journal of a move of this NIC to this very
+// target lists it (a move to finish, or its record putting back what
+// ovs-vswitchd or a flap removed). Nothing excuses an address on another
+// device: the move would put it on a second device, and hostprep moves an
+// address from the NIC only, never from the bridge to its VLAN port or
+// back (host_vlans changed after the first apply) nor from another
+// entry's device. It returns the problem, "" when there is none, or when
+// the address is on nicBridge (another bridge that holds the NIC, or its
+// VLAN port), which a problem about the NIC already reports.
+func misplacedIP(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal, ip netip.Addr, nicBridge string) string {
+	e := ep.Entry
+	here := ""
+	switch {
+	case onNIC(obs.Net, ep.Target, ip):
+		here = ep.Target
+	case onNIC(obs.Net, e.NIC, ip):
+		here = e.NIC
+	}
+	others := devicesWith(obs.Net, ip, e.NIC, ep.Target)
+	if nicBridge != "" && slices.ContainsFunc(others, func(dev string) bool {
+		_, vlanPort := hostVLANName(nicBridge, dev)
+		return dev == nicBridge || vlanPort
+	}) {
+		return ""
+	}
+	if len(others) == 0 {
+		if here != "" || (j != nil && j.Target == ep.Target && inJournal(j, ip)) {
+			return ""
+		}
+		return fmt.Sprintf("%s is neither on %s nor on %s; the IP form moves the NIC's own address: add it to %s first (ip addr add %s/PREFIX dev %s) or write the address %s carries%s",
+			ip, e.NIC, ep.Target, e.NIC, ip, e.NIC, e.NIC, carries(obs.Net, e.NIC))
+	}
+	dev := others[0]
+	held := ip.String()
+	if a, ok := obs.Net.AddrOf(dev, ip); ok {
+		held = a.Prefix.String()
+	}
+	if dev == e.Bridge { // the target is the bridge's VLAN port
+		return fmt.Sprintf("%s is on %s, and host_vlans {%s: %d} puts the host's address on %s; "+
+			"hostprep does not move a host's address from the bridge to its VLAN port: remove host_vlans for %s, or move the address by hand from a console",
+			ip, dev, e.Bridge, ep.HostVLAN, ep.Target, e.Bridge)
+	}
+	if v, ok := hostVLANOf(obs, e.Bridge, dev); ok {
+		switch {
+		case here != "":
+			return fmt.Sprintf("%s is on %s and also on %s, the host's VLAN %d port of %s, which host.conf does not ask for; "+
+				"an address must be on one device: remove it from %s from a console (ip addr del %s dev %s, or drop the port: ovs-vsctl del-port %s %s), then apply again",
+				ip, here, dev, v, e.Bridge, dev, held, dev, e.Bridge, dev)
+		case ep.Target == e.Bridge:
+			return fmt.Sprintf("%s is on %s, the host's VLAN %d port of %s, and without host_vlans for %s the host's address belongs on %s; "+
+				"hostprep does not move a host's address from a VLAN port to its bridge: set host_vlans {%s: %d} again, or move the address by hand from a console",
+				ip, dev, v, e.Bridge, e.Bridge, e.Bridge, e.Bridge, v)
+		default:
+			return fmt.Sprintf("%s is on %s, the host's VLAN %d port of %s, and host_vlans {%s: %d} puts the host's address on %s; "+
+				"hostprep does not move a host's address from one VLAN port to another: set host_vlans {%s: %d} again, or move the address by hand from a console",
+				ip, dev, v, e.Bridge, e.Bridge, ep.HostVLAN, ep.Target, e.Bridge, v)
+		}
+	}
+	o, role, owned := ownerOf(c, obs, e, dev)
+	whose := ", not on " + e.NIC + " or " + ep.Target
+	if owned {
+		whose = ", " + role + " of " + o.Label()
+	}
+	switch {
+	case here != "":
+		return fmt.Sprintf("%s is on %s and also on %s%s; an address must be on one device, and hostprep does not choose which: "+
+			"remove it from one of them from a console (ip addr del %s dev %s), or fix the entry",
+			ip, here, dev, whose, held, dev)
+	case owned:
+		return fmt.Sprintf("%s is on %s%s; each address moves from its own NIC: write the address %s",
+			ip, dev, whose, ownAddress(obs.Net, e.NIC, ep.Target))
+	default:
+		return fmt.Sprintf("%s is on %s%s; each address moves from its own NIC: name %s in the entry if it is the uplink that carries the address (%s/%s/%s), or write the address %s",
+			ip, dev, whose, dev, dev, e.Bridge, ip, ownAddress(obs.Net, e.NIC, ep.Target))
+	}
+}
+
 func inJournal(j *Journal, ip netip.Addr) bool {
 	if j == nil {
 		return false
@@ -193,15 +273,84 @@ func inJournal(j *Journal, ip netip.Addr) bool {
 	return false
 }
 
-func deviceWith(h *netstate.Host, ip netip.Addr) string {
+// devicesWith lists, sorted, the devices other than except that carry ip.
+func devicesWith(h *netstate.Host, ip netip.Addr, except ...string) []string {
+	var out []string
 	for name, l := range h.Links {
-		for _, a := range l.Addrs {
-			if a.Prefix.Addr() == ip {
-				return name
-			}
+		if slices.Contains(except, name) {
+			continue
+		}
+		if slices.ContainsFunc(l.Addrs, func(a netstate.Addr) bool { return a.Prefix.Addr() == ip }) {
+			out = append(out, name)
 		}
 	}
-	return ""
+	slices.Sort(out)
+	return out
+}
+
+// hostVLANOf returns the VLAN of dev when dev is a host VLAN port of
+// bridge, as HostVLANPort names them: an Open vSwitch port of bridge
+// called bridge-vN.
+func hostVLANOf(obs *Observed, bridge, dev string) (int, bool) {
+	v, ok := hostVLANName(bridge, dev)
+	if !ok {
+		return 0, false
+	}
+	if obs.OVS != nil {
+		if p := obs.OVS.Ports[dev]; p != nil && p.Bridge == bridge {
+			return v, true
+		}
+	}
+	if slices.ContainsFunc(obs.BridgePorts[bridge], func(p BridgePort) bool { return p.Name == dev }) {
+		return v, true
+	}
+	return 0, false
+}
+
+// hostVLANName returns the VLAN of dev when HostVLANPort would name bridge's
+// port of that VLAN dev.
+func hostVLANName(bridge, dev string) (int, bool) {
+	n, ok := strings.CutPrefix(dev, bridge+"-v")
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.Atoi(n)
+	if err != nil || v < 1 || v > 4094 || HostVLANPort(bridge, v) != dev {
+		return 0, false
+	}
+	return v, true
+}
+
+// ownerOf finds the entry other than self whose NIC, bridge or host VLAN
+// port dev is, and says which of them dev is.
+func ownerOf(c *config.Config, obs *Observed, self config.Entry, dev string) (config.Entry, string, bool) {
+	for _, o := range c.Networks {
+		if o.Index == self.Index {
+			continue
+		}
+		switch dev {
+		case o.NIC:
+			return o, "the NIC", true
+		case o.Bridge:
+			return o, "the bridge", true
+		}
+		if v, ok := c.HostVLANs[o.Bridge]; ok && o.Form() == config.FormIP && dev == HostVLANPort(o.Bridge, v) {
+			return o, "the host VLAN port", true
+		}
+		if v, ok := hostVLANOf(obs, o.Bridge, dev); ok {
+			return o, fmt.Sprintf("a VLAN %d port of %s, the bridge", v, o.Bridge), true
+		}
+	}
+	return config.Entry{}, "", false
+}
+
+// ownAddress says which address an IP-form entry may name: the NIC's, or
+// once moved, its target's.
+func ownAddress(h *netstate.Host, nic, target string) string {
+	if len(h.MovableAddrs(nic)) == 0 && len(h.MovableAddrs(target)) > 0 {
+		return target + " carries" + carries(h, target)
+	}
+	return nic + " carries" + carries(h, nic)
 }
 
 func carries(h *netstate.Host, dev string) string {
@@ -246,6 +395,22 @@ func hostAddrsOn(h *netstate.Host, dev string) []string {
 		out = append(out, a.Prefix.String())
 	}
 	return out
+}
+
+// hostAddrsOfBridge lists the host's addresses on bridge or, when it has
+// none, on one of its host VLAN ports; on then says " on PORT".
+func hostAddrsOfBridge(h *netstate.Host, bridge string) (held []string, on string) {
+	if held = hostAddrsOn(h, bridge); len(held) > 0 {
+		return held, ""
+	}
+	for _, name := range slices.Sorted(maps.Keys(h.Links)) {
+		if _, ok := hostVLANName(bridge, name); ok {
+			if held = hostAddrsOn(h, name); len(held) > 0 {
+				return held, " on " + name
+			}
+		}
+	}
+	return nil, ""
 }
 
 // hostAddrs are l's addresses other than link-local ones (IPv6 fe80::/10,

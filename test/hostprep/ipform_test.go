@@ -118,34 +118,40 @@ func TestIPForm(t *testing.T) {
 
 	// Entries that would take the host's address off br0 are refused, one
 	// line each, and change nothing: br0 made a wire bridge, br0 renamed,
-	// and another NIC (eth1, a second NIC of the host) named for br0, which
-	// would sit next to eth0 (a loop), take br0's MAC and bounce its link.
+	// another NIC (eth1, a second NIC of the host) named for br0, which
+	// would sit next to eth0 (a loop), take br0's MAC and bounce its link,
+	// and host_vlans added for br0, which would put the address on br0-v100
+	// while br0 keeps it (with the record of the move, which lists it, in
+	// the state directory).
 	peer := harness.NewNetns(t, "peer")
 	harness.Veth(t, h.ns, "eth1", peer, "eth0")
 	h.settle()
-	netBefore, ovsBefore := h.netState(), h.ovsState()
-	for _, c := range []struct{ entry, want string }{
-		{"eth0/br0/wire1", `networks[0] "eth0/br0/wire1": br0 carries the host's ` + hostIP + "/24, " + hostIP2 + "/24; a wire entry's bridge must have no host IP: keep the IP form (eth0/br0/" + hostIP + ")"},
-		{"eth0/br1/" + hostIP, `networks[0] "eth0/br1/` + hostIP + `": eth0 is a port of Open vSwitch bridge br0, which carries the host's ` + hostIP + "/24, " + hostIP2 + "/24; hostprep does not move a host's IP from one bridge to another"},
-		{"eth1/br0/" + hostIP, `networks[0] "eth1/br0/` + hostIP + `": br0 already has uplink eth0, which carries the host's traffic (br0 has ` + hostIP + "/24, " + hostIP2 + "/24); hostprep does not swap a bridge's uplink, " +
+	netBefore, ovsBefore, recBefore := h.netState(), h.ovsState(), h.readState("hostprep-move-eth0.json")
+	for _, c := range []struct{ entry, extra, want string }{
+		{"eth0/br0/wire1", "", `networks[0] "eth0/br0/wire1": br0 carries the host's ` + hostIP + "/24, " + hostIP2 + "/24; a wire entry's bridge must have no host IP: keep the IP form (eth0/br0/" + hostIP + ")"},
+		{"eth0/br1/" + hostIP, "", `networks[0] "eth0/br1/` + hostIP + `": eth0 is a port of Open vSwitch bridge br0, which carries the host's ` + hostIP + "/24, " + hostIP2 + "/24; hostprep does not move a host's IP from one bridge to another"},
+		{"eth1/br0/" + hostIP, "", `networks[0] "eth1/br0/` + hostIP + `": br0 already has uplink eth0, which carries the host's traffic (br0 has ` + hostIP + "/24, " + hostIP2 + "/24); hostprep does not swap a bridge's uplink, " +
 			"and eth1 next to eth0 would make a loop when both reach the same network: keep eth0 in this entry"},
+		{"eth0/br0/" + hostIP, "host_vlans: {br0: 100}\n", `networks[0] "eth0/br0/` + hostIP + `": ` + hostIP + " is on br0, and host_vlans {br0: 100} puts the host's address on br0-v100; " +
+			"hostprep does not move a host's address from the bridge to its VLAN port: remove host_vlans for br0, or move the address by hand from a console"},
 	} {
-		h.writeConf("networks:\n  - " + c.entry + "\novs_datapath_type: netdev\n")
+		h.writeConf("networks:\n  - " + c.entry + "\novs_datapath_type: netdev\n" + c.extra)
 		for _, cmd := range []string{"check", "apply", "status"} {
 			r := h.run(cmd)
 			if cmd == "status" {
 				if r.code != 1 || !strings.Contains(r.stdout, "invalid") {
-					t.Errorf("status %s: want exit 1 and the entry invalid, got %s", c.entry, r)
+					t.Errorf("status %s %s: want exit 1 and the entry invalid, got %s", c.entry, c.extra, r)
 				}
 				continue
 			}
 			if lines := problemLines(r.stderr); r.code != 1 || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
-				t.Errorf("%s %s: want exit 1 and one line containing\n  %s\ngot %s", cmd, c.entry, c.want, r)
+				t.Errorf("%s %s %s: want exit 1 and one line containing\n  %s\ngot %s", cmd, c.entry, c.extra, c.want, r)
 			}
 		}
 	}
 	equalOrDiff(t, "netlink state", netBefore, h.netState())
 	equalOrDiff(t, "OVS database", ovsBefore, h.ovsState())
+	equalOrDiff(t, "the record of the move", recBefore, h.readState("hostprep-move-eth0.json"))
 	harness.ExpectReach(t, gw.NS, hostIP)
 	harness.ExpectReach(t, h.ns, harness.FarIP)
 }

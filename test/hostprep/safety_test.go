@@ -218,6 +218,55 @@ func TestHostVLAN(t *testing.T) {
 	harness.ExpectNoReach(t, peer200, hostIP)
 	harness.ExpectNoReach(t, untagged, hostIP)
 	h.expectNoChange("apply with a host VLAN, converged")
+
+	// host_vlans removed or changed once the address is on br0-v100: the
+	// next apply would put it on br0 (or br0-v200) while br0-v100 keeps it.
+	// Refused by check and apply, one line, nothing changed (the record of
+	// the move, which lists the address, excuses nothing), and the host
+	// still reaches its gateway.
+	const label = `networks[0] "eth0/br0/` + hostIP + `": `
+	refused := func(what, conf, want string) {
+		t.Helper()
+		h.settle()
+		netBefore, ovsBefore, recBefore := h.netState(), h.ovsState(), h.readState("hostprep-move-eth0.json")
+		h.writeConf(conf)
+		for _, cmd := range []string{"check", "apply"} {
+			if r := h.run(cmd); r.code != 1 || !slices.Equal(problemLines(r.stderr), []string{label + want}) {
+				t.Errorf("%s: %s: want exit 1 and the one line\n  %s\ngot %s", what, cmd, label+want, r)
+			}
+		}
+		if code, s := h.status(); code != 1 || s["ok"] != false || entryState(s, 0) != "invalid" {
+			t.Errorf("%s: status: exit %d, ok %v, entry %q; want 1, false, invalid", what, code, s["ok"], entryState(s, 0))
+		}
+		equalOrDiff(t, what+": netlink state", netBefore, h.netState())
+		equalOrDiff(t, what+": OVS database", ovsBefore, h.ovsState())
+		equalOrDiff(t, what+": the record of the move", recBefore, h.readState("hostprep-move-eth0.json"))
+	}
+	const plain = "networks: [eth0/br0/" + hostIP + "]\novs_datapath_type: netdev\n"
+	refused("host_vlans removed", plain,
+		hostIP+" is on br0-v100, the host's VLAN 100 port of br0, and without host_vlans for br0 the host's address belongs on br0; "+
+			"hostprep does not move a host's address from a VLAN port to its bridge: set host_vlans {br0: 100} again, or move the address by hand from a console")
+	refused("host_vlans changed", plain+"host_vlans: {br0: 200}\n",
+		hostIP+" is on br0-v100, the host's VLAN 100 port of br0, and host_vlans {br0: 200} puts the host's address on br0-v200; "+
+			"hostprep does not move a host's address from one VLAN port to another: set host_vlans {br0: 100} again, or move the address by hand from a console")
+	harness.ExpectReach(t, gw.NS, hostIP)
+	harness.ExpectReach(t, h.ns, harness.FarIP)
+
+	// The address on both br0 and br0-v100, as an apply that did not refuse
+	// host_vlans added to a configured host left it: not ok, whichever of
+	// the two host.conf asks for.
+	h.ns.IP(t, "addr", "add", hostIP+"/24", "dev", "br0")
+	refused("the address also on br0, host_vlans {br0: 100}", plain+"host_vlans: {br0: 100}\n",
+		hostIP+" is on br0, and host_vlans {br0: 100} puts the host's address on br0-v100; "+
+			"hostprep does not move a host's address from the bridge to its VLAN port: remove host_vlans for br0, or move the address by hand from a console")
+	refused("the address also on br0-v100, no host_vlans", plain,
+		hostIP+" is on br0 and also on br0-v100, the host's VLAN 100 port of br0, which host.conf does not ask for; "+
+			"an address must be on one device: remove it from br0-v100 from a console (ip addr del "+hostIP+"/24 dev br0-v100, or drop the port: ovs-vsctl del-port br0 br0-v100), then apply again")
+	h.ns.IP(t, "addr", "del", hostIP+"/24", "dev", "br0")
+	h.writeConf(plain + "host_vlans: {br0: 100}\n")
+	h.expectNoChange("host_vlans as it was, the copy on br0 removed")
+	harness.ExpectReach(t, gw.NS, hostIP)
+	harness.ExpectReach(t, h.ns, harness.FarIP)
 }
 
 // TestConcurrentApplies: two applies started at once on a fresh host (as
