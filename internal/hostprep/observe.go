@@ -28,6 +28,8 @@ type Observed struct {
 	// exist, hostnet's VM ports left out: where hostprep looks for an
 	// uplink other than the entry's NIC.
 	BridgePorts map[string][]BridgePort
+	// WireUsers are the VM NICs hostnet plugged through a wire.
+	WireUsers []WireUser
 }
 
 // Env is how hostprep reaches the system.
@@ -63,6 +65,9 @@ func Observe(ctx context.Context, c *config.Config, env Env) (*Observed, error) 
 		}
 		if c.BridgeDriver != config.DriverLinuxBridge {
 			if obs.BridgePorts, err = observeBridgePorts(ctx, c, env.OVS, obs.OVS); err != nil {
+				return nil, err
+			}
+			if obs.WireUsers, err = observeWireUsers(ctx, c, env.OVS); err != nil {
 				return nil, err
 			}
 		}

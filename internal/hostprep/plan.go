@@ -203,6 +203,7 @@ func MakePlan(c *config.Config, obs *Observed) *Plan {
 			"%s lists no networks and OVN is not set up (ovn_encap_ip and ovn_south_database): hostprep builds no host bridge and VMs have nothing to plug into; "+
 				"list the host's uplinks under networks: (NIC/BRIDGE/IP or NIC/BRIDGE/WIRE, see the example in the file), or set both OVN keys for a VPC-only host", c.Path))
 	}
+	p.Warnings = append(p.Warnings, lostWireWarnings(c, obs)...)
 	for nic, j := range obs.Journals {
 		if _, ok := c.EntryForNIC(nic); !ok && !j.Done {
 			p.Warnings = append(p.Warnings, fmt.Sprintf(

@@ -964,3 +964,28 @@ func TestPlanNoNetworks(t *testing.T) {
 		}
 	}
 }
+
+// A wire that running VM NICs use and host.conf no longer has (renamed)
+// is warned about, naming the live taps; dead ports are gc's and not named.
+func TestPlanLostWire(t *testing.T) {
+	o := wireHost()
+	for _, tap := range []string{"vnet1", "vnet0"} {
+		o.Net.Links[tap] = &netstate.Link{Name: tap, Kind: "tuntap"}
+	}
+	o.WireUsers = []WireUser{{Tap: "vnet1", Wire: "wire1"}, {Tap: "vnet0", Wire: "wire1"}, {Tap: "dead0", Wire: "wire1"}, {Tap: "vnet0", Wire: "wire2"}}
+	renamed := strings.Replace(wireConf, "wire1", "wire7", 1)
+	p := MakePlan(parse(t, renamed), o)
+	var lost []string
+	for _, w := range p.Warnings {
+		if strings.Contains(w, "running VM NICs use it") {
+			lost = append(lost, w)
+		}
+	}
+	want := "wire wire1 is not in host.conf, but running VM NICs use it (vnet0, vnet1; see hostnet-plug show): they cannot be started again or re-plugged on this host; put the wire back in its entry, or move those VMs first"
+	if len(lost) != 1 || lost[0] != want {
+		t.Errorf("warnings %q\nwant one: %s", p.Warnings, want)
+	}
+	if p := MakePlan(parse(t, wireConf), o); slices.ContainsFunc(p.Warnings, func(w string) bool { return strings.Contains(w, "VM NICs use it") }) {
+		t.Errorf("warned with the wires in place: %q", p.Warnings)
+	}
+}

@@ -1,10 +1,12 @@
 package plug_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hostnet/hostnet/test/harness"
 )
@@ -101,7 +103,8 @@ func TestSyncSweepsOrphanFlows(t *testing.T) {
 }
 
 // TestSyncKeepsChecksOfPortsItCannotReplug: a VM's wire is renamed in
-// host.conf while it runs, then ovs-vswitchd loses its flows. sync cannot
+// host.conf while it runs (hostprep check warns), then ovs-vswitchd loses
+// its flows. sync cannot
 // re-plug the NIC (its wire is not on this host any more) and says so, but
 // puts its source checks back on the bridge the port is on: they fail
 // closed, not open.
@@ -120,6 +123,15 @@ func TestSyncKeepsChecksOfPortsItCannotReplug(t *testing.T) {
 	if err := os.WriteFile(h.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// hostprep check warns about the wire the running VM still uses.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	check := h.ns.Command(ctx, harness.Binary(t, "./hostprep"), "--config", h.conf, "check")
+	out, _ := check.CombinedOutput()
+	if want := "warning: wire wire1 is not in " + h.conf + ", but running VM NICs use it (vnet0;"; !strings.Contains(string(out), want) {
+		t.Errorf("hostprep check said\n%s\nwant a line containing %q", out, want)
+	}
+
 	h.ovs.Ofctl(t, "del-flows", "unix:"+h.ovs.Rundir+"/brpub.mgmt", "cookie="+cookieOf(mac)+"/-1")
 
 	r := h.plugCLI(t, "sync")
