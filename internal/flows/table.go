@@ -143,7 +143,7 @@ func run(ctx context.Context, stdin io.Reader, name string, args ...string) ([]b
 // `ovs-ofctl --no-names dump-flows`.
 var (
 	cookieRE = regexp.MustCompile(`cookie=0x([0-9a-f]+)`)
-	inPortRE = regexp.MustCompile(`in_port=(\d+)`)
+	inPortRE = regexp.MustCompile(`in_port=(\d+|LOCAL)\b`)
 )
 
 // FlowOwner is the NIC a hostnet flow belongs to.
@@ -182,7 +182,11 @@ func countByOwner(dump string) map[FlowOwner]int {
 			continue
 		}
 		owner := FlowOwner{MAC: macOfCookie(v)}
-		if p := inPortRE.FindStringSubmatch(line); p != nil {
+		switch p := inPortRE.FindStringSubmatch(line); {
+		case p == nil:
+		case p[1] == "LOCAL":
+			owner.OFPort = ovs.PortLOCAL
+		default:
 			owner.OFPort, _ = strconv.ParseInt(p[1], 10, 64)
 		}
 		counts[owner]++

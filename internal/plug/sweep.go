@@ -67,10 +67,10 @@ func (e *Engine) SweepFlows(ctx context.Context) ([]Swept, error) {
 
 // orphanFlows are the owners of flows on bridge that no port there holds.
 // A port whose stored spec does not parse keeps every flow on its OpenFlow
-// port: its MAC is not known for sure.
+// port: its MAC is not known for sure. Flows on the bridge's LOCAL port
+// (OFPort -1) are hostnet's by cookie only and go.
 func orphanFlows(bridge string, owners map[FlowOwner]int, ports []Port) []Swept {
 	live := map[FlowOwner]bool{}
-	liveMAC := map[string]bool{}
 	unknownMAC := map[int64]bool{}
 	for _, p := range ports {
 		if p.Bridge != bridge || p.OFPort <= 0 {
@@ -81,14 +81,14 @@ func orphanFlows(bridge string, owners map[FlowOwner]int, ports []Port) []Swept 
 			continue
 		}
 		live[FlowOwner{MAC: p.Spec.MAC, OFPort: p.OFPort}] = true
-		liveMAC[p.Spec.MAC] = true
 	}
 	var out []Swept
 	for o, n := range owners {
-		// A flow that matches no port (hostnet installs none) goes by MAC
-		// alone, which would take a live port's flows of that MAC too.
-		portless := o.OFPort <= 0 && liveMAC[o.MAC]
-		if !live[o] && !unknownMAC[o.OFPort] && !portless {
+		// A flow that matches no port (hostnet installs none) could only
+		// be deleted by its cookie alone, which would take every flow of
+		// that MAC, a live port's too (one whose spec was edited, say):
+		// it stays.
+		if o.OFPort != 0 && !live[o] && !unknownMAC[o.OFPort] {
 			out = append(out, Swept{Bridge: bridge, Owner: o, Flows: n})
 		}
 	}

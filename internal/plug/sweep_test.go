@@ -12,7 +12,7 @@ import (
 
 // Flows whose owner no port on the bridge holds are orphans; a port with
 // a spec that does not parse keeps everything on its OpenFlow port, and a
-// flow matching no port is kept while a live port has its MAC.
+// flow matching no port is kept (only its cookie could remove it).
 func TestOrphanFlows(t *testing.T) {
 	const a, b, c, d = "52:54:00:00:00:0a", "52:54:00:00:00:0b", "52:54:00:00:00:0c", "52:54:00:00:00:0d"
 	port := func(mac string, ofport int64, br string) Port {
@@ -21,17 +21,18 @@ func TestOrphanFlows(t *testing.T) {
 	broken := Port{Tap: "tx", Bridge: "br0", OFPort: 9, SpecError: errors.New("bad spec")}
 	ports := []Port{port(a, 5, "br0"), port(b, 6, "br1"), broken, port(d, -1, "br0")}
 	owners := map[FlowOwner]int{
-		{MAC: a, OFPort: 5}: 7, // live
-		{MAC: c, OFPort: 5}: 7, // the NIC's MAC before it changed
-		{MAC: b, OFPort: 6}: 3, // that port is on br1
-		{MAC: c, OFPort: 9}: 2, // the broken port's number: kept
-		{MAC: d, OFPort: 4}: 7, // its device is gone: the number it had
-		{MAC: a, OFPort: 0}: 1, // no in_port, a live MAC: kept
-		{MAC: c, OFPort: 0}: 1, // no in_port, no live MAC
+		{MAC: a, OFPort: 5}:  7, // live
+		{MAC: c, OFPort: 5}:  7, // the NIC's MAC before it changed
+		{MAC: b, OFPort: 6}:  3, // that port is on br1
+		{MAC: c, OFPort: 9}:  2, // the broken port's number: kept
+		{MAC: d, OFPort: 4}:  7, // its device is gone: the number it had
+		{MAC: a, OFPort: 0}:  1, // no in_port: only its cookie could remove it, with a's live flows
+		{MAC: c, OFPort: 0}:  1, // no in_port: kept all the same
+		{MAC: c, OFPort: -1}: 1, // in_port=LOCAL
 	}
 	got := orphanFlows("br0", owners, ports)
 	want := []Swept{
-		{Bridge: "br0", Owner: FlowOwner{MAC: c, OFPort: 0}, Flows: 1},
+		{Bridge: "br0", Owner: FlowOwner{MAC: c, OFPort: -1}, Flows: 1},
 		{Bridge: "br0", Owner: FlowOwner{MAC: d, OFPort: 4}, Flows: 7},
 		{Bridge: "br0", Owner: FlowOwner{MAC: c, OFPort: 5}, Flows: 7},
 		{Bridge: "br0", Owner: FlowOwner{MAC: b, OFPort: 6}, Flows: 3},

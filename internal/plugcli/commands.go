@@ -197,8 +197,8 @@ func cmdGC(ctx context.Context, e *env, args []string) error {
 func printSwept(e *env, swept []plug.Swept) {
 	for _, s := range swept {
 		port := fmt.Sprintf("OpenFlow port %d", s.Owner.OFPort)
-		if s.Owner.OFPort <= 0 {
-			port = "no port"
+		if s.Owner.OFPort < 0 {
+			port = "the bridge's LOCAL port"
 		}
 		fmt.Fprintf(e.stdout, "%s: removed %d flow(s) of MAC %s on %s, which no hostnet port has\n", s.Bridge, s.Flows, s.Owner.MAC, port)
 		e.log.Info().Str("bridge", s.Bridge).Str("mac", s.Owner.MAC).Int64("ofport", s.Owner.OFPort).Int("flows", s.Flows).Msg("flows of no port removed")

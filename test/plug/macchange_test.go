@@ -146,3 +146,37 @@ func TestSyncKeepsChecksOfPortsItCannotReplug(t *testing.T) {
 	}
 	h.expectNormalFlow(t, "brpub")
 }
+
+// TestSweepSparesPortsOfUnknownMAC: a live port whose stored spec was
+// edited into garbage keeps every flow on its OpenFlow port through sync
+// and gc, even when a hostnet-cookie flow of its MAC on the bridge's LOCAL
+// port is swept (before, that sweep deleted by cookie alone and took the
+// VM's source checks with it); a flow that matches no port stays.
+func TestSweepSparesPortsOfUnknownMAC(t *testing.T) {
+	h := newHost(t)
+	const mac = "52:54:00:00:6b:01"
+	h.vm(t, "vnet0", mac, "")
+	h.mustCLI(t, "add", "--tap", "vnet0", "--mac", mac, "--bridge", "br0", "--vlan", "100", "--ip", "10.71.0.1", "--vm-uuid", uuidA)
+	want := flowTexts(h.flows(t, "br0", cookieOf(mac)))
+	h.ovs.Vsctl(t, "set", "interface", "vnet0", "external_ids:hostnet-spec=garbage")
+	mgmt := "unix:" + h.ovs.Rundir + "/br0.mgmt"
+	portless := "cookie=" + cookieOf(mac) + ",priority=4,dl_src=" + mac + ",actions=drop"
+	for _, cmd := range []string{"sync", "gc"} {
+		h.ovs.Ofctl(t, "add-flow", mgmt, "cookie="+cookieOf(mac)+",priority=5,in_port=LOCAL,actions=drop")
+		h.ovs.Ofctl(t, "add-flow", mgmt, portless)
+		r := h.plugCLI(t, cmd)
+		if !strings.Contains(r.stdout, "br0: removed 1 flow(s) of MAC "+mac+" on the bridge's LOCAL port") {
+			t.Errorf("%s: exit %d, said %q %q; want the LOCAL flow removed", cmd, r.code, r.stdout, r.stderr)
+		}
+		got := h.flows(t, "br0", cookieOf(mac))
+		var kept []flow
+		for _, f := range got {
+			if !strings.Contains(f.text, "priority=4,") {
+				kept = append(kept, f)
+			}
+		}
+		if flowTexts(kept) != want || len(kept) == len(got) {
+			t.Errorf("%s: flows of %s are\n%s\nwant the VM's\n%s\nand the portless one", cmd, mac, flowTexts(got), want)
+		}
+	}
+}
