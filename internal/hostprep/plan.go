@@ -409,6 +409,12 @@ func wantDevice(h *netstate.Host, w DeviceWant) DeviceWant {
 // have flushed routes since). Nil when there is nothing to move and no
 // journal to finish.
 func planMove(obs *Observed, e config.Entry, target string, j *Journal) *MoveWork {
+	if j != nil && j.Target != target {
+		// A record of a move to another device (host_vlans changed since)
+		// is nothing to finish or put back here: this is a new move, with
+		// its gateway check and rollback.
+		j = nil
+	}
 	addrs := obs.Net.MovableAddrs(e.NIC)
 	routes := obs.Net.MovableRoutes(e.NIC)
 	if j != nil {

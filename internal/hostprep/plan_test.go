@@ -305,7 +305,8 @@ func TestPlanResumeFromJournal(t *testing.T) {
 // recreated br0 without it, or a crash during a rollback after the bridge
 // went) is excused by a journal of eth0's move to this very target, done or
 // not: apply puts back what the journal lists. A journal of a move to
-// another device excuses nothing.
+// another device excuses nothing, and the refusal says why without
+// suggesting to add the address to eth0, a port of br0 now.
 func TestPlanJournalExcusesOnlyItsTarget(t *testing.T) {
 	bare := func(j *Journal) *Observed {
 		o := convergedHost()
@@ -326,7 +327,8 @@ func TestPlanJournalExcusesOnlyItsTarget(t *testing.T) {
 			t.Errorf("%s journal to br0, address on no device: steps %q", name, got)
 		}
 	}
-	const want = `networks[0] "eth0/br0/192.0.2.10": 192.0.2.10 is neither on eth0 nor on br0-v100; the IP form moves the NIC's own address`
+	const want = `networks[0] "eth0/br0/192.0.2.10": 192.0.2.10 is on no device; hostprep's record of the move of eth0 puts it on br0, and host.conf now puts it on br0-v100; ` +
+		`hostprep does not move a host's address between a bridge and its VLAN ports: put host_vlans back as it was (apply then puts the address back on br0)`
 	for name, j := range map[string]*Journal{"unfinished": unfinished, "done": doneJournal("br0")} {
 		p := MakePlan(parse(t, ipConf+"host_vlans: {br0: 100}\n"), bare(j))
 		if got := problems(p); len(p.Problems) != 1 || !strings.HasPrefix(got, want) {
@@ -972,7 +974,8 @@ func TestPlanLostWire(t *testing.T) {
 	for _, tap := range []string{"vnet1", "vnet0"} {
 		o.Net.Links[tap] = &netstate.Link{Name: tap, Kind: "tuntap"}
 	}
-	o.WireUsers = []WireUser{{Tap: "vnet1", Wire: "wire1"}, {Tap: "vnet0", Wire: "wire1"}, {Tap: "dead0", Wire: "wire1"}, {Tap: "vnet0", Wire: "wire2"}}
+	o.WireUsers = []WireUser{{Tap: "vnet1", Wire: "wire1", Bridge: "brpub"}, {Tap: "vnet0", Wire: "wire1", Bridge: "brpub"},
+		{Tap: "dead0", Wire: "wire1", Bridge: "brpub"}, {Tap: "vnet0", Wire: "wire2", Bridge: "brstore"}}
 	renamed := strings.Replace(wireConf, "wire1", "wire7", 1)
 	p := MakePlan(parse(t, renamed), o)
 	var lost []string
@@ -985,7 +988,66 @@ func TestPlanLostWire(t *testing.T) {
 	if len(lost) != 1 || lost[0] != want {
 		t.Errorf("warnings %q\nwant one: %s", p.Warnings, want)
 	}
+	if st := StatusOf(p); !slices.Contains(st.Warnings, want) {
+		t.Errorf("status warnings %q lack it", st.Warnings)
+	}
 	if p := MakePlan(parse(t, wireConf), o); slices.ContainsFunc(p.Warnings, func(w string) bool { return strings.Contains(w, "VM NICs use it") }) {
 		t.Errorf("warned with the wires in place: %q", p.Warnings)
+	}
+}
+
+// After the move, an entry naming an address no device has (a typo) is
+// refused without the advice to add it to eth0, a port of br0 now.
+func TestPlanTypoAfterTheMove(t *testing.T) {
+	o := convergedHost()
+	o.Journals["eth0"] = doneJournal("br0")
+	p := MakePlan(parse(t, "networks: [eth0/br0/192.0.2.99]\novs_datapath_type: netdev\n"), o)
+	want := `networks[0] "eth0/br0/192.0.2.99": 192.0.2.99 is neither on eth0 nor on br0, and eth0 is already a port of br0: there is no address of its own to move; write the address br0 carries (br0 has 192.0.2.10/24, 192.0.2.11/24)`
+	if got := problems(p); got != want {
+		t.Errorf("problems:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// The record of a move to br0 is not put back onto br0-v100 (host_vlans
+// added since) when the address is on eth0 again: that is a new move, with
+// the gateway check and rollback of any move.
+func TestPlanJournalOfAnotherTargetIsANewMove(t *testing.T) {
+	o := convergedHost()
+	o.Journals["eth0"] = doneJournal("br0")
+	o.Net.Links["eth0"].Addrs = []netstate.Addr{primary, secondary, lladdr}
+	o.Net.Links["br0"].Addrs = []netstate.Addr{lladdr}
+	o.Net.Routes = []netstate.Route{defRoute, kernelRoute("192.0.2.0/24", "eth0")}
+	p := MakePlan(parse(t, ipConf+"host_vlans: {br0: 100}\n"), o)
+	if len(p.Problems) > 0 {
+		t.Fatalf("problems: %s", problems(p))
+	}
+	mv := p.Entries[0].Move
+	if mv == nil || mv.Journal != nil || mv.Move.To != "br0-v100" || !slices.Contains(mv.Gateways, addr("192.0.2.1")) {
+		t.Fatalf("move %+v: want a new move to br0-v100 that checks gateway 192.0.2.1", mv)
+	}
+}
+
+// A wire that running VM NICs were plugged through, now on another bridge
+// in host.conf, is warned about: sync would move them to that network.
+func TestPlanWireOnAnotherBridge(t *testing.T) {
+	o := wireHost()
+	o.Net.Links["vnet0"] = &netstate.Link{Name: "vnet0", Kind: "tuntap"}
+	o.WireUsers = []WireUser{{Tap: "vnet0", Wire: "wire1", Bridge: "brpub"}}
+	swapped := strings.NewReplacer("wire1", "wire2", "wire2", "wire1").Replace(wireConf)
+	p := MakePlan(parse(t, swapped), o)
+	want := "wire wire1 is on bridge brstore in host.conf, but running VM NICs were plugged through it on another bridge (vnet0; see hostnet-plug show): " +
+		"the next hostnet-plug sync (each Open vSwitch restart runs one) moves them to brstore's network; put the wire back on its bridge, or move those VMs first"
+	if !slices.Contains(p.Warnings, want) {
+		t.Errorf("warnings %q\nwant: %s", p.Warnings, want)
+	}
+}
+
+// The host's address also on the loopback as a /32 (a VIP, a router ID)
+// is no second home for it: the converged host stays converged.
+func TestPlanAddressAlsoOnLoopback(t *testing.T) {
+	o := convergedHost()
+	o.Net.Links["lo"].Addrs = []netstate.Addr{{Prefix: pfx("127.0.0.1/8")}, {Prefix: pfx("192.0.2.10/32")}}
+	if p := MakePlan(parse(t, ipConf), o); len(p.Problems) > 0 {
+		t.Errorf("problems: %s", problems(p))
 	}
 }

@@ -17,7 +17,8 @@ type Status struct {
 	Integration *IntegrationStatus `json:"integration_bridge,omitempty"`
 	OVN         *OVNStatus         `json:"ovn,omitempty"` // absent when host.conf gives no OVN settings
 	Problems    []string           `json:"problems,omitempty"`
-	OK          bool               `json:"ok"` // every entry and the integration bridge are ok
+	Warnings    []string           `json:"warnings,omitempty"` // what check and apply warn about; ok regardless
+	OK          bool               `json:"ok"`                 // every entry and the integration bridge are ok
 }
 
 // EntryStatus is one networks entry.
@@ -63,7 +64,7 @@ type OVNStatus struct {
 
 // StatusOf summarises a plan.
 func StatusOf(p *Plan) Status {
-	s := Status{Entries: []EntryStatus{}, Wires: []WireStatus{}, OK: true}
+	s := Status{Entries: []EntryStatus{}, Wires: []WireStatus{}, OK: true, Warnings: p.Warnings}
 	for _, ep := range p.Entries {
 		e := ep.Entry
 		es := EntryStatus{

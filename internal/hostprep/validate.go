@@ -202,7 +202,9 @@ func misplacedIP(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal, ip 
 	case onNIC(obs.Net, e.NIC, ip):
 		here = e.NIC
 	}
-	others := devicesWith(obs.Net, ip, e.NIC, ep.Target)
+	// The loopback may carry the host's address as a /32 too (a VIP, a
+	// router ID): not a second home for it.
+	others := devicesWith(obs.Net, ip, e.NIC, ep.Target, "lo")
 	if nicBridge != "" && slices.ContainsFunc(others, func(dev string) bool {
 		_, vlanPort := hostVLANName(nicBridge, dev)
 		return dev == nicBridge || vlanPort
@@ -212,6 +214,20 @@ func misplacedIP(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal, ip 
 	if len(others) == 0 {
 		if here != "" || (j != nil && j.Target == ep.Target && inJournal(j, ip)) {
 			return ""
+		}
+		moved := j != nil || enslavedTo(c, obs, e.NIC, e.Bridge)
+		switch {
+		case j != nil && inJournal(j, ip):
+			// The record of the move is for another device: host_vlans
+			// changed after it. Putting the address on the new one would
+			// be a move nobody checked.
+			return fmt.Sprintf("%s is on no device; hostprep's record of the move of %s puts it on %s, and host.conf now puts it on %s; "+
+				"hostprep does not move a host's address between a bridge and its VLAN ports: put host_vlans back as it was (apply then puts the address back on %s), or move it by hand from a console",
+				ip, e.NIC, j.Target, ep.Target, j.Target)
+		case moved:
+			// Adding it to the NIC, enslaved now, would not reach the host.
+			return fmt.Sprintf("%s is neither on %s nor on %s, and %s is already a port of %s: there is no address of its own to move; write the address %s",
+				ip, e.NIC, ep.Target, e.NIC, e.Bridge, ownAddress(obs.Net, e, ep.Target))
 		}
 		return fmt.Sprintf("%s is neither on %s nor on %s; the IP form moves the NIC's own address: add it to %s first (ip addr add %s/PREFIX dev %s) or write the address %s carries%s",
 			ip, e.NIC, ep.Target, e.NIC, ip, e.NIC, e.NIC, carries(obs.Net, e.NIC))
@@ -254,10 +270,10 @@ func misplacedIP(c *config.Config, obs *Observed, ep *EntryPlan, j *Journal, ip 
 			ip, here, dev, whose, held, dev)
 	case owned:
 		return fmt.Sprintf("%s is on %s%s; each address moves from its own NIC: write the address %s",
-			ip, dev, whose, ownAddress(obs.Net, e.NIC, ep.Target))
+			ip, dev, whose, ownAddress(obs.Net, e, ep.Target))
 	default:
 		return fmt.Sprintf("%s is on %s%s; each address moves from its own NIC: name %s in the entry if it is the uplink that carries the address (%s/%s/%s), or write the address %s",
-			ip, dev, whose, dev, dev, e.Bridge, ip, ownAddress(obs.Net, e.NIC, ep.Target))
+			ip, dev, whose, dev, dev, e.Bridge, ip, ownAddress(obs.Net, e, ep.Target))
 	}
 }
 
@@ -346,11 +362,15 @@ func ownerOf(c *config.Config, obs *Observed, self config.Entry, dev string) (co
 
 // ownAddress says which address an IP-form entry may name: the NIC's, or
 // once moved, its target's.
-func ownAddress(h *netstate.Host, nic, target string) string {
-	if len(h.MovableAddrs(nic)) == 0 && len(h.MovableAddrs(target)) > 0 {
-		return target + " carries" + carries(h, target)
+func ownAddress(h *netstate.Host, e config.Entry, target string) string {
+	if len(h.MovableAddrs(e.NIC)) == 0 {
+		for _, dev := range []string{target, e.Bridge} {
+			if len(h.MovableAddrs(dev)) > 0 {
+				return dev + " carries" + carries(h, dev)
+			}
+		}
 	}
-	return nic + " carries" + carries(h, nic)
+	return e.NIC + " carries" + carries(h, e.NIC)
 }
 
 func carries(h *netstate.Host, dev string) string {

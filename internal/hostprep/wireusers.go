@@ -16,13 +16,17 @@ import (
 // WireUser is a VM NIC hostnet plugged through a wire, as its port
 // records it.
 type WireUser struct {
-	Tap  string
-	Wire string
+	Tap    string
+	Wire   string
+	Bridge string // the bridge it was plugged into
 }
 
-// The external_ids of a VM's interface that hold its whole spec
-// (internal/plug writes them, DESIGN.md section 4).
-const vmSpecKey = "hostnet-spec"
+// The external_ids of a VM's interface that hold its whole spec and its
+// bridge (internal/plug writes them, DESIGN.md section 4).
+const (
+	vmSpecKey   = "hostnet-spec"
+	vmBridgeKey = "hostnet-bridge"
+)
 
 // observeWireUsers reads the VM NICs hostnet plugged through a wire, in
 // one read-only round trip: a wire that leaves host.conf while they run
@@ -48,7 +52,7 @@ func observeWireUsers(ctx context.Context, c *config.Config, db *vswitch.DB) ([]
 		}
 		// A spec that does not parse is hostnet-plug show's to report.
 		if s, err := portspec.Decode(ext[vmSpecKey]); err == nil && s.Wire != "" {
-			out = append(out, WireUser{Tap: name, Wire: s.Wire})
+			out = append(out, WireUser{Tap: name, Wire: s.Wire, Bridge: ext[vmBridgeKey]})
 		}
 	}
 	return out, nil
@@ -58,19 +62,34 @@ func observeWireUsers(ctx context.Context, c *config.Config, db *vswitch.DB) ([]
 // no longer has (renamed, removed). The host is fine; those VMs cannot be
 // started again or re-plugged here, and sync keeps only their source checks.
 func lostWireWarnings(c *config.Config, obs *Observed) []string {
-	users := map[string][]string{}
+	lost, moved := map[string][]string{}, map[string][]string{}
 	for _, u := range obs.WireUsers {
-		if _, ok := c.BridgeForWire(u.Wire); ok || obs.Net.Link(u.Tap) == nil {
-			continue // a wire host.conf has, or a dead port (gc's)
+		if obs.Net.Link(u.Tap) == nil {
+			continue // a dead port: gc's
 		}
-		users[u.Wire] = append(users[u.Wire], u.Tap)
+		switch br, ok := c.BridgeForWire(u.Wire); {
+		case !ok:
+			lost[u.Wire] = append(lost[u.Wire], u.Tap)
+		case u.Bridge != "" && br != u.Bridge:
+			moved[u.Wire] = append(moved[u.Wire], u.Tap)
+		}
 	}
 	var out []string
-	for _, wire := range slices.Sorted(maps.Keys(users)) {
-		taps := users[wire]
-		slices.Sort(taps)
+	for _, wire := range slices.Sorted(maps.Keys(lost)) {
 		out = append(out, fmt.Sprintf("wire %s is not in %s, but running VM NICs use it (%s; see hostnet-plug show): they cannot be started again or re-plugged on this host; "+
-			"put the wire back in its entry, or move those VMs first", wire, c.Path, strings.Join(taps, ", ")))
+			"put the wire back in its entry, or move those VMs first", wire, c.Path, tapList(lost[wire])))
+	}
+	for _, wire := range slices.Sorted(maps.Keys(moved)) {
+		br, _ := c.BridgeForWire(wire)
+		out = append(out, fmt.Sprintf("wire %s is on bridge %s in %s, but running VM NICs were plugged through it on another bridge (%s; see hostnet-plug show): "+
+			"the next hostnet-plug sync (each Open vSwitch restart runs one) moves them to %s's network; put the wire back on its bridge, or move those VMs first",
+			wire, br, c.Path, tapList(moved[wire]), br))
 	}
 	return out
+}
+
+func tapList(taps []string) string {
+	taps = slices.Clone(taps)
+	slices.Sort(taps)
+	return strings.Join(taps, ", ")
 }
