@@ -34,7 +34,7 @@ var packageFiles = map[string]os.FileMode{
 }
 
 // The directories the package owns (created on install, removed with it when empty).
-var packageDirs = []string{"/etc/hostnet", "/etc/libvirt/hooks/qemu.d"}
+var packageDirs = []string{"/etc/hostnet", "/etc/libvirt/hooks", "/etc/libvirt/hooks/qemu.d"}
 
 const confPath = "/etc/hostnet/host.conf"
 
