@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/hostnet/hostnet/internal/ovsdb"
 	"github.com/hostnet/hostnet/internal/portspec"
@@ -28,6 +30,9 @@ type Port struct {
 	// device is not Ethernet, as no VM tap is (the loopback, a TUN
 	// device): the port can never carry a VM's traffic.
 	NotATap bool
+	// VLANDrift says how the Port's tag, trunks and vlan_mode differ from
+	// what its spec asks for (changed by hand), "" when they do not.
+	VLANDrift string
 }
 
 // ownedCondition selects the rows hostnet created for VMs.
@@ -40,7 +45,7 @@ func ownedCondition() []ovsdb.Condition {
 func (e *Engine) List(ctx context.Context) ([]Port, error) {
 	res, err := e.DB.Transact(ctx,
 		ovsdb.Select("Interface", ownedCondition(), "name", "external_ids", "ofport", "error"),
-		ovsdb.Select("Port", ownedCondition(), "_uuid", "name"),
+		ovsdb.Select("Port", ownedCondition(), "_uuid", "name", "tag", "trunks", "vlan_mode"),
 		ovsdb.Select("Bridge", nil, "name", "ports"),
 	)
 	if err != nil {
@@ -62,6 +67,7 @@ func (e *Engine) List(ctx context.Context) ([]Port, error) {
 	}
 	portBridge := map[string]string{}
 	portRow := map[string]ovsdb.UUID{}
+	portVLAN := map[string]portspec.PortVLAN{}
 	for _, row := range res[1].Rows {
 		name, err := row.String("name")
 		if err != nil {
@@ -71,8 +77,11 @@ func (e *Engine) List(ctx context.Context) ([]Port, error) {
 		if err != nil {
 			return nil, err
 		}
-		portBridge[name] = bridgeOf[u]
-		portRow[name] = u
+		v, err := decodePortVLAN(row)
+		if err != nil {
+			return nil, fmt.Errorf("port %s: %w", name, err)
+		}
+		portBridge[name], portRow[name], portVLAN[name] = bridgeOf[u], u, v
 	}
 
 	var out []Port
@@ -82,10 +91,50 @@ func (e *Engine) List(ctx context.Context) ([]Port, error) {
 			return nil, err
 		}
 		p.Bridge, p.row = portBridge[p.Tap], portRow[p.Tap]
+		if have, ok := portVLAN[p.Tap]; ok && p.SpecError == nil {
+			p.VLANDrift = vlanDrift(have, p.Spec.PortVLAN())
+		}
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Tap < out[j].Tap })
 	return out, nil
+}
+
+// decodePortVLAN reads a Port's tag, trunks and vlan_mode.
+func decodePortVLAN(row ovsdb.Row) (portspec.PortVLAN, error) {
+	var v portspec.PortVLAN
+	tag, _, err := row.Int("tag")
+	if err != nil {
+		return v, err
+	}
+	trunks, err := row.Ints("trunks")
+	if err != nil {
+		return v, err
+	}
+	if v.Mode, err = row.String("vlan_mode"); err != nil {
+		return v, err
+	}
+	v.Tag = int(tag)
+	for _, n := range trunks {
+		v.Trunks = append(v.Trunks, int(n))
+	}
+	return v, nil
+}
+
+// vlanDrift describes how have differs from want, "" when it does not.
+func vlanDrift(have, want portspec.PortVLAN) string {
+	have.Trunks, want.Trunks = slices.Sorted(slices.Values(have.Trunks)), slices.Sorted(slices.Values(want.Trunks))
+	var diffs []string
+	if have.Tag != want.Tag {
+		diffs = append(diffs, fmt.Sprintf("tag %d, want %d", have.Tag, want.Tag))
+	}
+	if !slices.Equal(have.Trunks, want.Trunks) {
+		diffs = append(diffs, fmt.Sprintf("trunks %v, want %v", have.Trunks, want.Trunks))
+	}
+	if have.Mode != want.Mode {
+		diffs = append(diffs, fmt.Sprintf("vlan_mode %q, want %q", have.Mode, want.Mode))
+	}
+	return strings.Join(diffs, ", ")
 }
 
 func decodePort(row ovsdb.Row) (Port, error) {

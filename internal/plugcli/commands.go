@@ -386,6 +386,8 @@ func view(p plug.Port, counts map[flows.FlowOwner]int) portView {
 		v.State = "error: ovs-vswitchd: " + p.Error + " (fix the device and sync, or hostnet-plug del --tap " + p.Tap + ")"
 	case p.Bridge == "":
 		v.State = "on no bridge (sync repairs it)"
+	case p.VLANDrift != "":
+		v.State = "VLAN settings differ: " + p.VLANDrift + " (sync repairs it)"
 	case v.Flows < v.FlowsWant:
 		v.State = "flows missing (sync repairs it)"
 	case v.Flows > v.FlowsWant:

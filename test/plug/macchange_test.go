@@ -180,3 +180,24 @@ func TestSweepSparesPortsOfUnknownMAC(t *testing.T) {
 		}
 	}
 }
+
+// TestShowVLANDrift: a port whose VLAN settings were changed by hand is
+// not "ok" in show (table and JSON) until sync puts them back.
+func TestShowVLANDrift(t *testing.T) {
+	h := newHost(t)
+	const mac = "52:54:00:00:6c:01"
+	h.vm(t, "vnet0", mac, "")
+	h.mustCLI(t, "add", "--tap", "vnet0", "--mac", mac, "--bridge", "br0", "--vlan", "100", "--src-check", "off", "--vm-uuid", uuidA)
+	h.ovs.Vsctl(t, "set", "port", "vnet0", "vlan_mode=trunk", "--", "clear", "port", "vnet0", "tag")
+	const want = `VLAN settings differ: tag 0, want 100, vlan_mode "trunk", want "access" (sync repairs it)`
+	if out := h.mustCLI(t, "show"); !strings.Contains(out, want) {
+		t.Errorf("show:\n%s\nwant the state %q", out, want)
+	}
+	if out := h.mustCLI(t, "show", "--json"); !strings.Contains(out, `"state": "VLAN settings differ: tag 0, want 100`) {
+		t.Errorf("show --json:\n%s", out)
+	}
+	h.mustCLI(t, "sync")
+	if out := h.mustCLI(t, "show"); !strings.Contains(out, "access 100") || !strings.HasSuffix(strings.TrimSpace(out), "ok") {
+		t.Errorf("show after sync:\n%s", out)
+	}
+}
