@@ -37,45 +37,15 @@ const namespaceFamily = "urn:hostnet:"
 // MentionsHostnet is a cheap test run before any parsing: a domain whose
 // XML names no hostnet namespace, in any letter case, has nothing for
 // hostnet, and the hook leaves it alone without reading config or
-// connecting to OVS. It runs on every VM start: it allocates nothing and
-// looks closer only at colons.
+// connecting to OVS.
 func MentionsHostnet(domainXML []byte) bool {
-	urn, rest := "urn", namespaceFamily[len("urn:"):]
-	for i := 0; ; {
-		j := bytes.IndexByte(domainXML[i:], ':')
-		if j < 0 {
-			return false
-		}
-		colon := i + j
-		if colon >= len(urn) && hasPrefixFold(domainXML[colon-len(urn):], urn) && hasPrefixFold(domainXML[colon+1:], rest) {
-			return true
-		}
-		i = colon + 1
-	}
+	return bytes.Contains(bytes.ToLower(domainXML), []byte(namespaceFamily))
 }
 
 // inNamespaceFamily reports whether an XML namespace is a hostnet one,
 // ignoring letter case and surrounding white space.
 func inNamespaceFamily(space string) bool {
-	return hasPrefixFold(strings.TrimSpace(space), namespaceFamily)
-}
-
-// hasPrefixFold reports whether s starts with lower, ASCII letters in any
-// case. Only ASCII folds: "hoſtnet" (a long s) is not hostnet.
-func hasPrefixFold[T string | []byte](s T, lower string) bool {
-	if len(s) < len(lower) {
-		return false
-	}
-	for i := 0; i < len(lower); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(space)), namespaceFamily)
 }
 
 // Parse reads a domain XML. Every problem with hostnet's metadata is

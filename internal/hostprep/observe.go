@@ -64,10 +64,7 @@ func Observe(ctx context.Context, c *config.Config, env Env) (*Observed, error) 
 			return nil, err
 		}
 		if c.BridgeDriver != config.DriverLinuxBridge {
-			if obs.BridgePorts, err = observeBridgePorts(ctx, c, env.OVS, obs.OVS); err != nil {
-				return nil, err
-			}
-			if obs.WireUsers, err = observeWireUsers(ctx, c, env.OVS); err != nil {
+			if obs.BridgePorts, obs.WireUsers, err = observePorts(ctx, c, env.OVS, obs.OVS); err != nil {
 				return nil, err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hostnet/hostnet/internal/config"
 	"github.com/hostnet/hostnet/internal/ovsdb"
+	"github.com/hostnet/hostnet/internal/plug"
 	"github.com/hostnet/hostnet/internal/vswitch"
 )
 
@@ -32,74 +33,71 @@ type BridgeIface struct {
 	AttachedMAC string // external_ids:attached-mac: set on a VM's NIC (by hostnet, libvirt, OpenStack)
 }
 
-// The external_ids that mark a VM's port: internal/plug writes them
-// (DESIGN.md section 4), the OVS integration guide names attached-mac.
-const (
-	vmOwnerKey     = "hostnet-owner"
-	vmOwner        = "hostnet-vm"
-	attachedMACKey = "attached-mac"
-)
-
-// observeBridgePorts reads the ports of the entries' Open vSwitch bridges
-// that exist, in one read-only round trip. hostnet's VM ports are left out
-// by the query itself: a bridge may hold thousands.
-func observeBridgePorts(ctx context.Context, c *config.Config, db *vswitch.DB, snap *vswitch.Snapshot) (map[string][]BridgePort, error) {
+// observePorts reads, in one read-only round trip, the ports of the
+// entries' Open vSwitch bridges that exist (hostnet's VM ports left out by
+// the query: a bridge may hold thousands) and, from every interface, the
+// VM NICs hostnet plugged through a wire.
+func observePorts(ctx context.Context, c *config.Config, db *vswitch.DB, snap *vswitch.Snapshot) (map[string][]BridgePort, []WireUser, error) {
 	var bridges []string
 	for _, e := range c.Networks {
 		if snap.Bridges[e.Bridge] != nil {
 			bridges = append(bridges, e.Bridge)
 		}
 	}
-	if len(bridges) == 0 {
-		return nil, nil
-	}
-	notVM := []ovsdb.Condition{{"external_ids", "excludes", ovsdb.Map{vmOwnerKey: vmOwner}}}
+	notVM := []ovsdb.Condition{{"external_ids", "excludes", ovsdb.Map{plug.KeyOwner: plug.OwnerVM}}}
 	var ops []ovsdb.Operation
 	for _, b := range bridges {
 		ops = append(ops, ovsdb.Select("Bridge", []ovsdb.Condition{ovsdb.Equal("name", b)}, "ports"))
 	}
 	ops = append(ops,
 		ovsdb.Select("Port", notVM, "_uuid", "name", "interfaces"),
-		ovsdb.Select("Interface", notVM, "_uuid", "name", "type", "external_ids"))
+		ovsdb.Select("Interface", nil, "_uuid", "name", "type", "external_ids"))
 	cctx, cancel := context.WithTimeout(ctx, c.OVSTimeout)
 	defer cancel()
 	res, err := db.Transact(cctx, ops...)
 	if err != nil {
-		return nil, fmt.Errorf("read the ports of the Open vSwitch bridges %v: %w", bridges, err)
+		return nil, nil, fmt.Errorf("read the ports of the Open vSwitch bridges %v: %w", bridges, err)
 	}
 	ifaces := map[ovsdb.UUID]BridgeIface{}
+	var users []WireUser
 	for _, row := range res[len(bridges)+1].Rows {
 		u, err := row.UUID("_uuid")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var i BridgeIface
 		if i.Name, err = row.String("name"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if i.Type, err = row.String("type"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ext, err := row.Map("external_ids")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		i.AttachedMAC = ext[attachedMACKey]
+		if ext[plug.KeyOwner] == plug.OwnerVM {
+			if w, ok := wireUser(i.Name, ext); ok {
+				users = append(users, w)
+			}
+			continue
+		}
+		i.AttachedMAC = ext[plug.KeyAttachedMAC]
 		ifaces[u] = i
 	}
 	ports := map[ovsdb.UUID]BridgePort{}
 	for _, row := range res[len(bridges)].Rows {
 		u, err := row.UUID("_uuid")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var p BridgePort
 		if p.Name, err = row.String("name"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ius, err := row.UUIDs("interfaces")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, iu := range ius {
 			if i, ok := ifaces[iu]; ok { // a VM's interface otherwise
@@ -113,7 +111,7 @@ func observeBridgePorts(ctx context.Context, c *config.Config, db *vswitch.DB, s
 		for _, row := range res[k].Rows {
 			pus, err := row.UUIDs("ports")
 			if err != nil {
-				return nil, fmt.Errorf("bridge %s: %w", b, err)
+				return nil, nil, fmt.Errorf("bridge %s: %w", b, err)
 			}
 			for _, pu := range pus {
 				if p, ok := ports[pu]; ok {
@@ -122,7 +120,7 @@ func observeBridgePorts(ctx context.Context, c *config.Config, db *vswitch.DB, s
 			}
 		}
 	}
-	return out, nil
+	return out, users, nil
 }
 
 // otherUplinks are the ports of the entry's bridge, other than its NIC,

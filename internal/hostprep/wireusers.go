@@ -1,16 +1,14 @@
 package hostprep
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/hostnet/hostnet/internal/config"
-	"github.com/hostnet/hostnet/internal/ovsdb"
+	"github.com/hostnet/hostnet/internal/plug"
 	"github.com/hostnet/hostnet/internal/portspec"
-	"github.com/hostnet/hostnet/internal/vswitch"
 )
 
 // WireUser is a VM NIC hostnet plugged through a wire, as its port
@@ -21,41 +19,16 @@ type WireUser struct {
 	Bridge string // the bridge it was plugged into
 }
 
-// The external_ids of a VM's interface that hold its whole spec and its
-// bridge (internal/plug writes them, DESIGN.md section 4).
-const (
-	vmSpecKey   = "hostnet-spec"
-	vmBridgeKey = "hostnet-bridge"
-)
-
-// observeWireUsers reads the VM NICs hostnet plugged through a wire, in
-// one read-only round trip: a wire that leaves host.conf while they run
-// leaves them without a way back (a restart or re-plug of the VM names
-// the wire).
-func observeWireUsers(ctx context.Context, c *config.Config, db *vswitch.DB) ([]WireUser, error) {
-	cctx, cancel := context.WithTimeout(ctx, c.OVSTimeout)
-	defer cancel()
-	res, err := db.Transact(cctx, ovsdb.Select("Interface",
-		[]ovsdb.Condition{ovsdb.Includes("external_ids", ovsdb.Map{vmOwnerKey: vmOwner})}, "name", "external_ids"))
-	if err != nil {
-		return nil, fmt.Errorf("read hostnet's VM interfaces: %w", err)
+// wireUser reads a hostnet VM interface's stored spec: a NIC plugged
+// through a wire, whose wire must stay in host.conf while it runs (a
+// restart or re-plug of the VM names the wire). A spec that does not
+// parse is hostnet-plug show's to report.
+func wireUser(name string, ext map[string]string) (WireUser, bool) {
+	s, err := portspec.Decode(ext[plug.KeySpec])
+	if err != nil || s.Wire == "" {
+		return WireUser{}, false
 	}
-	var out []WireUser
-	for _, row := range res[0].Rows {
-		name, err := row.String("name")
-		if err != nil {
-			return nil, err
-		}
-		ext, err := row.Map("external_ids")
-		if err != nil {
-			return nil, err
-		}
-		// A spec that does not parse is hostnet-plug show's to report.
-		if s, err := portspec.Decode(ext[vmSpecKey]); err == nil && s.Wire != "" {
-			out = append(out, WireUser{Tap: name, Wire: s.Wire, Bridge: ext[vmBridgeKey]})
-		}
-	}
-	return out, nil
+	return WireUser{Tap: name, Wire: s.Wire, Bridge: ext[plug.KeyBridge]}, true
 }
 
 // lostWireWarnings name the wires that running VM NICs use and host.conf
